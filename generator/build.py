@@ -1,0 +1,339 @@
+"""IR stage: the validated document tree becomes an ``ir.Api``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import Diagnostic, SpecError
+from .ir import (
+    AnyType,
+    Api,
+    ArrayType,
+    ModelRef,
+    NullableType,
+    OAuthFlow,
+    ObjectModel,
+    Operation,
+    Pagination,
+    Parameter,
+    PrimitiveType,
+    RequestBody,
+    Response,
+    ResponseHeader,
+    SecurityScheme,
+    Server,
+    TypeExpr,
+)
+from .load import NodeKey, SpecSource, join_pointer
+from .schemas import SchemaConverter
+from .security import effective_security
+from .validate import iter_operations
+
+_TEMPLATE_VAR = re.compile(r"{([^{}]+)}")
+_DEFAULT_STYLE = {"path": "simple", "header": "simple", "query": "form", "cookie": "form"}
+
+
+def is_json_media(media: str) -> bool:
+    base = media.split(";", 1)[0].strip().lower()
+    return base in ("application/json", "text/json") or base.endswith("+json")
+
+
+def _media_rank(media: str) -> int:
+    base = media.split(";", 1)[0].strip().lower()
+    if base == "application/json":
+        return 0
+    if is_json_media(base):
+        return 1
+    if base == "application/x-www-form-urlencoded":
+        return 2
+    if base.startswith("multipart/"):
+        return 3
+    if base.startswith("text/"):
+        return 5
+    return 4
+
+
+def body_kind(media: str) -> str:
+    base = media.split(";", 1)[0].strip().lower()
+    if is_json_media(base):
+        return "json"
+    if base == "application/x-www-form-urlencoded":
+        return "form"
+    if base.startswith("multipart/"):
+        return "multipart"
+    if base.startswith("text/") or base in ("application/xml", "application/javascript"):
+        return "text"
+    return "binary"
+
+
+class ApiBuilder:
+    def __init__(self, source: SpecSource) -> None:
+        self.source = source
+        self.tree: dict[str, Any] = source.root.tree
+        self.schemas = SchemaConverter(source)
+        self.warnings: list[Diagnostic] = []
+        self.security_schemes = self._security_schemes()
+        self._by_name = {s.name: s for s in self.security_schemes}
+
+    def key(self, pointer: str) -> NodeKey:
+        return NodeKey(self.source.root_path, pointer)
+
+    def build(self) -> Api:
+        info = self.tree.get("info") if isinstance(self.tree.get("info"), dict) else {}
+        operations = []
+        for path, method, op, op_key, item, item_key in iter_operations(self.source):
+            operations.append(self._operation(path, method, op, op_key, item, item_key))
+        components = self.tree.get("components")
+        if isinstance(components, dict) and isinstance(components.get("schemas"), dict):
+            for name in components["schemas"]:
+                self.schemas.named_model(self.key(join_pointer("/components/schemas", name)), str(name))
+        servers = []
+        for raw in self.tree.get("servers") or []:
+            if isinstance(raw, dict) and isinstance(raw.get("url"), str):
+                servers.append(Server(_expand_server(raw), _text(raw.get("description"))))
+        tags = tuple(str(t["name"]) for t in self.tree.get("tags") or [] if isinstance(t, dict) and "name" in t)
+        self.warnings.extend(self.schemas.warnings)
+        return Api(
+            title=str(info.get("title") or "API"),
+            version=str(info.get("version") or "0"),
+            description=_text(info.get("description")),
+            openapi_version=str(self.tree.get("openapi")),
+            servers=tuple(servers),
+            operations=tuple(operations),
+            models=tuple(self.schemas.models.values()),
+            security_schemes=self.security_schemes,
+            tags=tags,
+        )
+
+    # ------------------------------------------------------------ security
+
+    def _security_schemes(self) -> tuple[SecurityScheme, ...]:
+        components = self.tree.get("components")
+        raw = components.get("securitySchemes") if isinstance(components, dict) else None
+        if not isinstance(raw, dict):
+            return ()
+        schemes = []
+        for name, node in raw.items():
+            node, _ = self.source.resolve(node, self.key(join_pointer("/components/securitySchemes", name)))
+            if not isinstance(node, dict):
+                continue
+            flows = []
+            for kind, flow in (node.get("flows") or {}).items():
+                if isinstance(flow, dict):
+                    scopes = flow.get("scopes")
+                    flows.append(
+                        OAuthFlow(
+                            kind=str(kind),
+                            token_url=_str(flow.get("tokenUrl")),
+                            refresh_url=_str(flow.get("refreshUrl")),
+                            authorization_url=_str(flow.get("authorizationUrl")),
+                            scopes=tuple(str(s) for s in scopes) if isinstance(scopes, dict) else (),
+                        )
+                    )
+            location = node.get("in")
+            schemes.append(
+                SecurityScheme(
+                    name=str(name),
+                    type=node.get("type") if node.get("type") in ("apiKey", "http", "oauth2", "openIdConnect", "mutualTLS") else "mutualTLS",
+                    http_scheme=_str(node.get("scheme")),
+                    api_key_name=_str(node.get("name")),
+                    api_key_location=location if location in ("header", "query", "cookie") else None,
+                    openid_connect_url=_str(node.get("openIdConnectUrl")),
+                    flows=tuple(flows),
+                    description=_text(node.get("description")),
+                )
+            )
+        return tuple(schemes)
+
+    # ------------------------------------------------------------ operations
+
+    def _operation(self, path: str, method: str, op: dict[str, Any], op_key: NodeKey, item: dict[str, Any], item_key: NodeKey) -> Operation:
+        op_id = op.get("operationId") if isinstance(op.get("operationId"), str) else None
+        hint = op_id or f"{method}_{path}"
+        params = self._parameters(path, op, op_key, item, item_key, hint)
+        body = self._request_body(op, op_key, hint)
+        responses = self._responses(op, op_key, hint)
+        security = effective_security(op.get("security") if "security" in op else None, self.tree.get("security"), self._by_name)
+        tags = tuple(str(t) for t in op.get("tags") or [] if isinstance(t, (str, int)))
+        return Operation(
+            operation_id=op_id,
+            method=method,
+            path=path,
+            tags=tags,
+            summary=_text(op.get("summary")),
+            description=_text(op.get("description")),
+            deprecated=op.get("deprecated") is True,
+            parameters=params,
+            request_body=body,
+            responses=responses,
+            security=security,
+            pointer=f"{op_key.pointer}",
+            pagination=self._pagination(responses),
+        )
+
+    def _parameters(self, path: str, op: dict[str, Any], op_key: NodeKey, item: dict[str, Any], item_key: NodeKey, hint: str) -> tuple[Parameter, ...]:
+        by_identity: dict[tuple[str, str], Parameter] = {}
+        for owner, owner_key in ((item, item_key), (op, op_key)):
+            raw_list = owner.get("parameters")
+            if not isinstance(raw_list, list):
+                continue
+            for index, raw in enumerate(raw_list):
+                raw_key = NodeKey(owner_key.path, join_pointer(owner_key.pointer, "parameters", index))
+                node, key = self.source.resolve(raw, raw_key)
+                if not isinstance(node, dict) or not isinstance(node.get("name"), str):
+                    continue
+                location = node.get("in")
+                if location not in ("path", "query", "header", "cookie"):
+                    continue
+                name = node["name"]
+                if location == "header" and name.lower() in ("accept", "content-type", "authorization"):
+                    continue  # OpenAPI says these are ignored; the client manages them
+                style = node.get("style") if isinstance(node.get("style"), str) else _DEFAULT_STYLE[location]
+                explode = node.get("explode") if isinstance(node.get("explode"), bool) else style == "form"
+                content_type = None
+                schema_node: Any = node.get("schema")
+                schema_key = NodeKey(key.path, join_pointer(key.pointer, "schema"))
+                if schema_node is None and isinstance(node.get("content"), dict) and node["content"]:
+                    content_type, media = next(iter(node["content"].items()))
+                    schema_node = media.get("schema") if isinstance(media, dict) else None
+                    schema_key = NodeKey(key.path, join_pointer(key.pointer, "content", content_type, "schema"))
+                ptype = self.schemas.type_of(schema_node, schema_key, f"{hint}_{name}") if schema_node is not None else PrimitiveType("string")
+                by_identity[(location, name)] = Parameter(
+                    name=name,
+                    location=location,
+                    type=ptype,
+                    required=location == "path" or node.get("required") is True,
+                    style=style,
+                    explode=explode,
+                    description=_text(node.get("description")),
+                    deprecated=node.get("deprecated") is True,
+                    content_type=content_type,
+                )
+        declared_path = {name for (loc, name) in by_identity if loc == "path"}
+        for var in _TEMPLATE_VAR.findall(path):
+            if var not in declared_path:
+                by_identity[("path", var)] = Parameter(var, "path", PrimitiveType("string"), True, "simple", False)
+        path_order = _TEMPLATE_VAR.findall(path)
+        path_params = sorted((p for p in by_identity.values() if p.location == "path"), key=lambda p: path_order.index(p.name) if p.name in path_order else 0)
+        others = [p for p in by_identity.values() if p.location != "path"]
+        return tuple(path_params + others)
+
+    def _request_body(self, op: dict[str, Any], op_key: NodeKey, hint: str) -> RequestBody | None:
+        raw = op.get("requestBody")
+        if raw is None:
+            return None
+        node, key = self.source.resolve(raw, NodeKey(op_key.path, join_pointer(op_key.pointer, "requestBody")))
+        if not isinstance(node, dict) or not isinstance(node.get("content"), dict) or not node["content"]:
+            return None
+        media = min(node["content"], key=lambda m: (_media_rank(m), list(node["content"]).index(m)))
+        media_node = node["content"][media] if isinstance(node["content"][media], dict) else {}
+        schema = media_node.get("schema")
+        kind = body_kind(media)
+        if schema is None:
+            btype: TypeExpr = PrimitiveType("string", "binary") if kind == "binary" else PrimitiveType("string")
+        else:
+            btype = self.schemas.type_of(schema, NodeKey(key.path, join_pointer(key.pointer, "content", media, "schema")), hint + "_request")
+        return RequestBody(media, kind, btype, node.get("required") is True, _text(node.get("description")))  # type: ignore[arg-type]
+
+    def _responses(self, op: dict[str, Any], op_key: NodeKey, hint: str) -> tuple[Response, ...]:
+        raw = op.get("responses")
+        if not isinstance(raw, dict):
+            return ()
+        responses = []
+        for status, raw_response in raw.items():
+            status = str(status)
+            node, key = self.source.resolve(raw_response, NodeKey(op_key.path, join_pointer(op_key.pointer, "responses", status)))
+            if not isinstance(node, dict):
+                continue
+            headers = []
+            for header_name, header in (node.get("headers") or {}).items():
+                header_node, header_key = self.source.resolve(header, NodeKey(key.path, join_pointer(key.pointer, "headers", header_name)))
+                if isinstance(header_node, dict):
+                    schema = header_node.get("schema")
+                    htype = self.schemas.type_of(schema, NodeKey(header_key.path, join_pointer(header_key.pointer, "schema")), hint + "_" + str(header_name)) if schema else PrimitiveType("string")
+                    headers.append(ResponseHeader(str(header_name), htype, _text(header_node.get("description"))))
+            content = node.get("content")
+            if not isinstance(content, dict) or not content:
+                responses.append(Response(status, "empty", PrimitiveType("null"), None, _text(node.get("description")), tuple(headers)))
+                continue
+            media = min(content, key=lambda m: (_media_rank(m), list(content).index(m)))
+            media_node = content[media] if isinstance(content[media], dict) else {}
+            kind = body_kind(media)
+            schema = media_node.get("schema")
+            if kind == "json":
+                schema_key = NodeKey(key.path, join_pointer(key.pointer, "content", media, "schema"))
+                suffix = "_response" + ("" if status.startswith("2") else "_" + status)
+                rtype = self.schemas.type_of(schema, schema_key, hint + suffix) if schema is not None else AnyType()
+                rkind = "json"
+            elif kind in ("text",):
+                rtype, rkind = PrimitiveType("string"), "text"
+            else:
+                rtype, rkind = PrimitiveType("string", "binary"), "binary"
+            responses.append(Response(status, rkind, rtype, media, _text(node.get("description")), tuple(headers)))  # type: ignore[arg-type]
+        return tuple(responses)
+
+    def _pagination(self, responses: tuple[Response, ...]) -> Pagination | None:
+        success = [r for r in responses if r.status.startswith("2") and r.kind == "json"]
+        if len(success) != 1 or not isinstance(success[0].type, ModelRef):
+            return None
+        model = self.schemas.models.get(success[0].type.key)
+        if not isinstance(model, ObjectModel):
+            return None
+        arrays = [p for p in model.properties if isinstance(_strip_null(p.type), ArrayType)]
+        items = next((p for p in arrays if p.json_name in ("items", "data", "results")), arrays[0] if len(arrays) == 1 else None)
+        if items is None:
+            return None
+        for prop in model.properties:
+            name = prop.json_name.lower().replace("_", "").replace("-", "")
+            if name in ("next", "nextpage", "nextpageurl", "nextlink", "nexturl") and _is_string(prop.type):
+                return Pagination(items.json_name, (prop.json_name,))
+        links = next((p for p in model.properties if p.json_name in ("_links", "links")), None)
+        if links is not None and isinstance(_strip_null(links.type), ModelRef):
+            links_model = self.schemas.models.get(_strip_null(links.type).key)  # type: ignore[union-attr]
+            if isinstance(links_model, ObjectModel):
+                nxt = next((p for p in links_model.properties if p.json_name == "next"), None)
+                if nxt is not None:
+                    if _is_string(nxt.type):
+                        return Pagination(items.json_name, (links.json_name, "next"))
+                    inner = _strip_null(nxt.type)
+                    link_model = self.schemas.models.get(inner.key) if isinstance(inner, ModelRef) else None
+                    if isinstance(link_model, ObjectModel) and any(p.json_name == "href" for p in link_model.properties):
+                        return Pagination(items.json_name, (links.json_name, "next", "href"))
+        return None
+
+
+def _strip_null(t: TypeExpr) -> TypeExpr:
+    return t.inner if isinstance(t, NullableType) else t
+
+
+def _is_string(t: TypeExpr) -> bool:
+    t = _strip_null(t)
+    return isinstance(t, PrimitiveType) and t.name == "string"
+
+
+def _expand_server(raw: dict[str, Any]) -> str:
+    url = str(raw["url"])
+    variables = raw.get("variables")
+    if isinstance(variables, dict):
+        for name, var in variables.items():
+            if isinstance(var, dict) and "default" in var:
+                url = url.replace("{" + str(name) + "}", str(var["default"]))
+    return url
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def build_api(source: SpecSource) -> tuple[Api, list[Diagnostic]]:
+    builder = ApiBuilder(source)
+    try:
+        api = builder.build()
+    except RecursionError:
+        raise SpecError(Diagnostic("schemas nest too deeply to generate", source.location(NodeKey(source.root_path, "")))) from None
+    return api, builder.warnings

@@ -1,0 +1,129 @@
+"""Command line: ``accessgen generate|validate|security``.
+
+Every expected failure is an ``AccessgenError``: one clear message on stderr and
+exit status 1 (2 for usage errors), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import AccessgenError, Diagnostic, SpecError
+from .pipeline import GenerateOptions, generate, load_api
+from .security import describe
+from .write import diff_output, write_output
+
+
+def _fail(message: str) -> None:
+    click.echo(f"accessgen: error: {message}", err=True)
+    sys.exit(1)
+
+
+def _warn(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], quiet: bool = False) -> None:
+    if quiet:
+        return
+    for diagnostic in diagnostics:
+        click.echo(f"accessgen: {diagnostic}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="accessgen")
+def cli() -> None:
+    """Generate typed, security-aware Python clients from OpenAPI descriptions."""
+
+
+@cli.command("generate")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path), help="Directory to write the client project into.")
+@click.option("--package-name", default=None, help="Python package name (default: from the spec title).")
+@click.option("--package-version", default=None, help="Version of the generated project (default: info.version as PEP 440).")
+@click.option("--strict", is_flag=True, help="Treat every validator finding as an error.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the output on disk differs.")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None, help="Directory of templates overriding the built-in ones by file name.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+def generate_command(spec: Path, output: Path, package_name: str | None, package_version: str | None, strict: bool, check: bool, templates: Path | None, quiet: bool) -> None:
+    """Generate a client package from SPEC into OUTPUT."""
+    options = GenerateOptions(package_name=package_name, strict=strict, templates=templates, package_version=package_version)
+    result = generate(spec, options)
+    _warn(result.warnings, quiet)
+    if check:
+        changes = diff_output(output, result.files)
+        if changes.any:
+            click.echo(f"accessgen: {output} is out of date:\n{changes.summary()}", err=True)
+            sys.exit(1)
+        if not quiet:
+            click.echo(f"{output} is up to date")
+        return
+    changes = write_output(output, result.files, f"accessgen {__version__}")
+    if not quiet:
+        click.echo(
+            f"generated {result.package} in {output}: {len(result.api.operations)} operations "
+            f"({len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed files)"
+        )
+
+
+@cli.command("validate")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--strict", is_flag=True, help="Treat every validator finding as an error.")
+def validate_command(spec: Path, strict: bool) -> None:
+    """Check SPEC; errors name the file, JSON pointer and line."""
+    api, warnings = load_api(spec, strict=strict)
+    _warn(warnings)
+    click.echo(f"{spec}: valid ({len(api.operations)} operations, {len(warnings)} warnings)")
+
+
+@cli.command("security")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def security_command(spec: Path, fmt: str) -> None:
+    """List each operation with its security class, schemes and scopes."""
+    api, _ = load_api(spec)
+    rows: list[dict[str, Any]] = []
+    for op in sorted(api.operations, key=lambda o: (o.path, o.method)):
+        rows.append(
+            {
+                "operation": op.operation_id or f"{op.method.upper()} {op.path}",
+                "method": op.method.upper(),
+                "path": op.path,
+                "class": op.security.security_class.value,
+                "source": op.security.source,
+                "alternatives": [[{"scheme": u.scheme, "scopes": list(u.scopes)} for u in req.schemes] for req in op.security.alternatives],
+                "summary": describe(op.security),
+            }
+        )
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width_op = max([len("operation")] + [len(r["operation"]) for r in rows])
+    width_cls = max([len("class")] + [len(r["class"]) for r in rows])
+    click.echo(f"{'operation'.ljust(width_op)}  {'class'.ljust(width_cls)}  alternatives")
+    for row in rows:
+        click.echo(f"{row['operation'].ljust(width_op)}  {row['class'].ljust(width_cls)}  {row['summary']}")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted")
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SpecError as exc:
+        for diagnostic in exc.diagnostics:
+            click.echo(f"accessgen: {diagnostic}", err=True)
+        sys.exit(1)
+    except AccessgenError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; the previous output is untouched")
+    except RecursionError:
+        _fail("the spec nests too deeply to process")
+    except Exception as exc:  # a bug: still no traceback for the user, but say so plainly
+        _fail(f"internal error {type(exc).__name__}: {exc}. Please report this with the spec that caused it.")

@@ -1,0 +1,267 @@
+"""Render stage: the package plan through jinja2 templates into source strings.
+
+Every spec-derived string reaches a template through ``pystr`` (a Python string
+literal), ``docstring`` (a docstring that cannot close early) or ``oneline``;
+identifiers come from the planner's single sanitizer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .plan import PackagePlan, PlannedField, PlannedGroup, PlannedModel, PlannedOperation
+
+RUNTIME_DIR = Path(__file__).parent / "runtime"
+
+
+IMPORTS_MARK = "\x00imports\x00"  # control characters never survive the text filters
+
+
+def builtin_templates_dir() -> Path:
+    installed = Path(__file__).parent / "templates"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+# ---------------------------------------------------------------- escaping filters
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def pystr(value: Any) -> str:
+    """A Python string literal for any text (repr escapes quotes, backslashes, newlines)."""
+    return repr(str(value))
+
+
+def pytuple(value: Any) -> str:
+    return repr(tuple(str(v) for v in value))
+
+
+def oneline(value: Any) -> str:
+    """Spec text on one line, safe inside a docstring or comment."""
+    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    return _docsafe(text)
+
+
+def _docsafe(text: str) -> str:
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.endswith('"'):
+        text = text[:-1] + '\\"'
+    return text
+
+
+def docbody(value: Any) -> str:
+    lines = [_CONTROL.sub(" ", line).rstrip() for line in str(value).strip().splitlines()]
+    return _docsafe("\n".join(lines))
+
+
+def docstring(value: Any, indent: int = 0) -> str:
+    """A complete triple-quoted docstring; continuation lines indented by ``indent``."""
+    body = docbody(value)
+    pad = " " * indent
+    lines = body.split("\n")
+    if len(lines) == 1:
+        return f'"""{lines[0]}"""'
+    rest = "\n".join(pad + line if line else "" for line in lines[1:])
+    return f'"""{lines[0]}\n{rest}\n{pad}"""'
+
+
+def tomlstr(value: Any) -> str:
+    return json.dumps(str(value))
+
+
+def field_default(field: PlannedField) -> str:
+    args = []
+    if field.default is not None:
+        args.append(field.default)
+    if field.alias is not None:
+        args.append(f"validation_alias={field.alias!r}")
+        args.append(f"serialization_alias={field.alias!r}")
+    if field.pattern is not None:
+        args.append(f"pattern={field.pattern!r}")
+    if not args:
+        return ""
+    if len(args) == 1 and field.default is not None:
+        return f" = {field.default}"
+    return f" = Field({', '.join(args)})"
+
+
+def signature(op: PlannedOperation) -> str:
+    parts = ["self"]
+    positional = [p for p in op.signature_params if p.positional]
+    keyword = [p for p in op.signature_params if not p.positional]
+    for p in positional:
+        parts.append(f"{p.name}: {p.annotation}")
+    if keyword:
+        parts.append("*")
+        for p in keyword:
+            parts.append(f"{p.name}: {p.annotation}" + (f" = {p.default}" if p.default is not None else ""))
+    return ", ".join(parts)
+
+
+def forward_args(op: PlannedOperation) -> str:
+    parts = [p.name for p in op.signature_params if p.positional]
+    parts += [f"{p.name}={p.name}" for p in op.signature_params if not p.positional]
+    return ", ".join(parts)
+
+
+def call_tuple(op: PlannedOperation) -> str:
+    if not op.call_args:
+        return ""
+    return ", ".join(op.call_args) + ("," if len(op.call_args) == 1 else "")
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "pystr": pystr,
+    "pytuple": pytuple,
+    "oneline": oneline,
+    "docbody": docbody,
+    "docstring": docstring,
+    "tomlstr": tomlstr,
+    "field_default": field_default,
+    "signature": signature,
+    "forward_args": forward_args,
+    "call_tuple": call_tuple,
+}
+
+
+def make_environment(user_templates: Path | None = None) -> jinja2.Environment:
+    search = [str(user_templates)] if user_templates else []
+    search.append(str(builtin_templates_dir()))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+# ---------------------------------------------------------------- imports
+
+_USES = (
+    ("datetime.", "import datetime"),
+    ("uuid.", "import uuid"),
+    ("decimal.", "import decimal"),
+    ("typing.", "import typing"),
+    ("warnings.warn", "import warnings"),
+)
+_TYPING = ("Any", "Literal", "Iterator", "AsyncIterator", "Mapping", "TypeVar")
+
+
+def imports_for(body: str, extra: list[str]) -> str:
+    """The import block a module body needs, so no module carries unused imports."""
+    typing_names = [name for name in _TYPING if re.search(rf"\b{name}\b", body)]
+    abc_names = [n for n in typing_names if n in ("Iterator", "AsyncIterator", "Mapping")]
+    plain_typing = [n for n in typing_names if n not in abc_names]
+    lines = [line for marker, line in _USES if marker in body]
+    if abc_names:
+        lines.append(f"from collections.abc import {', '.join(sorted(abc_names))}")
+    if "cached_property" in body:
+        lines.append("from functools import cached_property")
+    if plain_typing:
+        lines.append(f"from typing import {', '.join(sorted(plain_typing))}")
+    lines.sort(key=lambda line: (line.startswith("from "), line.split()[1]))
+    if lines and extra:
+        lines.append("")
+    lines.extend(extra)
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- package
+
+
+def _alias_order(aliases: list[PlannedModel]) -> list[PlannedModel]:
+    """Aliases evaluated at import time must follow the aliases they mention."""
+    by_name = {a.name: a for a in aliases}
+    ordered: list[PlannedModel] = []
+    state: dict[str, int] = {}
+
+    def visit(alias: PlannedModel) -> None:
+        if state.get(alias.name) == 2:
+            return
+        if state.get(alias.name) == 1:
+            return  # a cycle; Python evaluates it as written, which fails loudly only at import
+        state[alias.name] = 1
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", alias.target):
+            if word in by_name and word != alias.name:
+                visit(by_name[word])
+        state[alias.name] = 2
+        ordered.append(alias)
+
+    for alias in aliases:
+        visit(alias)
+    return ordered
+
+
+def render_package(plan: PackagePlan, package_version: str, user_templates: Path | None = None) -> dict[str, str]:
+    """Relative path -> source text for every file of the package (before formatting)."""
+    env = make_environment(user_templates)
+    pkg = plan.package
+    files: dict[str, str] = {}
+
+    for module in sorted(RUNTIME_DIR.glob("*.py")):
+        files[f"{pkg}/_runtime/{module.name}"] = module.read_text(encoding="utf-8")
+    files[f"{pkg}/py.typed"] = ""
+
+    classes = [m for m in plan.models if m.kind != "alias"]
+    aliases = _alias_order([m for m in plan.models if m.kind == "alias"])
+    models_template = env.get_template("models.py.jinja")
+    body = models_template.render(plan=plan, classes=classes, aliases=aliases, exports=[m.name for m in plan.models], imports=IMPORTS_MARK)
+    runtime_bases = sorted({m.enum_base for m in classes if m.kind == "enum"} | ({"ApiModel"} if any(m.kind == "object" for m in classes) else set()))
+    extra = []
+    if re.search(r"\bField\(", body):
+        extra.append("from pydantic import Field")
+    if extra and runtime_bases:
+        extra.append("")
+    if runtime_bases:
+        extra.append(f"from .._runtime.models import {', '.join(runtime_bases)}")
+    files[f"{pkg}/models/__init__.py"] = body.replace(IMPORTS_MARK, imports_for(body, extra), 1)
+
+    api_template = env.get_template("api_module.py.jinja")
+    for group in plan.groups:
+        files[f"{pkg}/api/{group.module}.py"] = _render_with_imports(api_template, group=group, plan=plan, runtime=_api_runtime_imports(group))
+    files[f"{pkg}/api/__init__.py"] = env.get_template("api_init.py.jinja").render(plan=plan)
+
+    client_body = env.get_template("client.py.jinja").render(plan=plan, imports=IMPORTS_MARK)
+    client_imports = ["import httpx", ""]
+    client_imports.append("from ._runtime.client import AsyncClientCore, SchemeSpec, SyncClientCore")
+    client_imports.append("from ._runtime.session import Session")
+    if plan.groups:
+        client_imports.append("")
+        client_imports.append("if TYPE_CHECKING:")
+        for group in plan.groups:
+            names = ", ".join(sorted([group.public_class, group.authenticated_class, group.async_public_class, group.async_authenticated_class]))
+            client_imports.append(f"    from .api.{group.module} import {names}")
+    block = imports_for(client_body, client_imports)
+    block = block.replace("from typing import ", "from typing import TYPE_CHECKING, ", 1) if "from typing import " in block else block.replace("\n\nimport httpx", "\nfrom typing import TYPE_CHECKING\n\nimport httpx", 1)
+    files[f"{pkg}/client.py"] = client_body.replace(IMPORTS_MARK, block, 1)
+    files[f"{pkg}/__init__.py"] = env.get_template("package_init.py.jinja").render(plan=plan)
+    files["pyproject.toml"] = env.get_template("pyproject.toml.jinja").render(plan=plan, version=package_version)
+    files["README.md"] = env.get_template("README.md.jinja").render(plan=plan)
+    return files
+
+
+def _api_runtime_imports(group: PlannedGroup) -> list[str]:
+    names = ["ApiResponse", "AsyncClientCore", "OperationSpec", "SyncClientCore"]
+    if any(op.spec_source.count("ParamSpec(") for op in group.operations):
+        names.append("ParamSpec")
+    if any("ResponseSpec(" in op.spec_source for op in group.operations):
+        names.append("ResponseSpec")
+    return [f"from .._runtime.client import {', '.join(sorted(names))}"]
+
+
+def _render_with_imports(template: jinja2.Template, *, runtime: list[str], **context: Any) -> str:
+    body = template.render(imports=IMPORTS_MARK, **context)
+    extra = list(runtime)
+    if "models." in body:
+        extra.append("from .. import models")
+    return body.replace(IMPORTS_MARK, imports_for(body, extra), 1)

@@ -1,0 +1,321 @@
+"""JSON Schema (OpenAPI flavour) to IR types and models.
+
+Named things (objects, enums, unions referenced from several places) become
+models keyed by where they live (``file#pointer``), so the same schema reached
+through different refs is one model, and recursive schemas terminate.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import Diagnostic
+from .ir import (
+    AliasModel,
+    AnyType,
+    ArrayType,
+    EnumModel,
+    LiteralType,
+    MapType,
+    Model,
+    ModelRef,
+    NullableType,
+    ObjectModel,
+    PrimitiveType,
+    Property,
+    TypeExpr,
+    UnionType,
+)
+from .load import NodeKey, SpecSource, join_pointer, split_pointer
+
+_PRIMITIVES = ("string", "integer", "number", "boolean")
+_NULL = PrimitiveType("null")
+
+
+def model_key(key: NodeKey) -> str:
+    return f"{key.path.as_posix()}#{key.pointer}"
+
+
+def _hint_from_key(key: NodeKey) -> str:
+    tokens = split_pointer(key.pointer) if key.pointer else []
+    if len(tokens) >= 3 and tokens[0] in ("components", "definitions") or (tokens and tokens[-2:-1] == ["schemas"]):
+        return tokens[-1]
+    if tokens:
+        return tokens[-1]
+    return re.sub(r"\.(ya?ml|json)$", "", key.path.name)
+
+
+class _ObjectFields:
+    """Properties gathered from an object schema and its allOf parts, each with its own location."""
+
+    def __init__(self) -> None:
+        self.properties: dict[str, tuple[Any, NodeKey]] = {}
+        self.required: set[str] = set()
+        self.additional: tuple[Any, NodeKey] | None = None
+        self.is_object = False
+
+
+class SchemaConverter:
+    def __init__(self, source: SpecSource) -> None:
+        self.source = source
+        self.models: dict[str, Model] = {}
+        self._claimed: set[str] = set()
+        self.warnings: list[Diagnostic] = []
+
+    # ------------------------------------------------------------ entry points
+
+    def named_model(self, key: NodeKey, hint: str | None = None) -> TypeExpr:
+        """The type for the schema at ``key`` (a components schema or a ref target)."""
+        node = self.source.get(key)
+        node, key = self.source.resolve(node, key)
+        return self._convert_target(node, key, hint or _hint_from_key(key))
+
+    def type_of(self, node: Any, key: NodeKey, hint: str) -> TypeExpr:
+        """The type of an inline schema found at ``key``; inline objects are named by ``hint``."""
+        if isinstance(node, bool):
+            return AnyType() if node else AnyType()
+        if not isinstance(node, dict):
+            return AnyType()
+        if "$ref" in node:
+            target, target_key = self.source.resolve(node, key)
+            extra = {k: v for k, v in node.items() if k not in ("$ref", "description", "summary", "example", "examples", "readOnly", "writeOnly", "deprecated", "default", "title", "nullable")}
+            base = self._convert_target(target, target_key, _hint_from_key(target_key))
+            if node.get("nullable") is True and not isinstance(base, NullableType):
+                base = NullableType(base)
+            if extra.get("type") == "null" or (isinstance(extra.get("type"), list) and "null" in extra["type"]):
+                base = NullableType(base)
+            return base
+        return self._convert_inline(node, key, hint)
+
+    # ------------------------------------------------------------ ref targets
+
+    def _is_model_shaped(self, node: dict[str, Any]) -> bool:
+        if "enum" in node or "oneOf" in node or "anyOf" in node or "allOf" in node:
+            return True
+        types = self._types(node)
+        if "object" in types or "properties" in node:
+            return bool(node.get("properties")) or "allOf" in node or not node.get("additionalProperties")
+        return False
+
+    def _convert_target(self, node: Any, key: NodeKey, hint: str) -> TypeExpr:
+        if not isinstance(node, dict):
+            return AnyType()
+        mkey = model_key(key)
+        if mkey in self.models or mkey in self._claimed:
+            return ModelRef(mkey)
+        if not self._is_model_shaped(node):
+            # Primitive, array and map schemas are inlined where they are used.
+            self._claimed.add(mkey)  # guards self-referencing arrays/maps
+            try:
+                inline = self._convert_inline(node, key, hint)
+            finally:
+                self._claimed.discard(mkey)
+            if mkey in self.models:  # it referred to itself: keep the alias
+                return ModelRef(mkey)
+            return inline
+        self._claimed.add(mkey)
+        model = self._build_model(node, key, hint, mkey)
+        self.models[mkey] = model
+        return ModelRef(mkey)
+
+    # ------------------------------------------------------------ building
+
+    def _types(self, node: dict[str, Any]) -> list[str]:
+        raw = node.get("type")
+        if isinstance(raw, str):
+            return [raw]
+        if isinstance(raw, list):
+            return [t for t in raw if isinstance(t, str)]
+        return []
+
+    def _nullable(self, node: dict[str, Any]) -> bool:
+        if node.get("nullable") is True:
+            return True
+        return "null" in self._types(node)
+
+    def _build_model(self, node: dict[str, Any], key: NodeKey, hint: str, mkey: str) -> Model:
+        description = _text(node.get("description")) or _text(node.get("title"))
+        if "enum" in node:
+            values = tuple(v for v in node["enum"] if v is not None) if isinstance(node["enum"], list) else ()
+            return EnumModel(mkey, hint, values, _enum_value_type(values), description, key.pointer)
+        if "allOf" in node and isinstance(node["allOf"], list):
+            fields = self._fields(node, key)
+            if fields.is_object:
+                return self._object_model(fields, key, hint, mkey, description)
+        if ("oneOf" in node or "anyOf" in node) and not node.get("properties"):
+            return AliasModel(mkey, hint, self._union(node, key, hint), description, key.pointer)
+        types = self._types(node)
+        if "object" in types or "properties" in node or not types:
+            return self._object_model(self._fields(node, key), key, hint, mkey, description)
+        return AliasModel(mkey, hint, self._convert_inline(node, key, hint), description, key.pointer)
+
+    def _object_model(
+        self, fields: "_ObjectFields", key: NodeKey, hint: str, mkey: str, description: str | None
+    ) -> ObjectModel:
+        properties = []
+        for name, (prop, prop_key) in fields.properties.items():
+            prop_node = prop
+            if isinstance(prop, dict) and "$ref" in prop:
+                prop_node, _ = self.source.resolve(prop, prop_key)
+            meta = prop if isinstance(prop, dict) else {}
+            target_meta = prop_node if isinstance(prop_node, dict) else {}
+            properties.append(
+                Property(
+                    json_name=name,
+                    type=self.type_of(prop, prop_key, hint + "_" + name),
+                    required=name in fields.required,
+                    description=_text(meta.get("description")) or _text(target_meta.get("description")),
+                    default=meta.get("default", target_meta.get("default")),
+                    has_default="default" in meta or "default" in target_meta,
+                    read_only=bool(meta.get("readOnly") or target_meta.get("readOnly")),
+                    write_only=bool(meta.get("writeOnly") or target_meta.get("writeOnly")),
+                    deprecated=bool(meta.get("deprecated")),
+                )
+            )
+        additional: TypeExpr | None = None
+        if fields.additional is not None:
+            add_node, add_key = fields.additional
+            additional = self.type_of(add_node, add_key, hint + "_value")
+        return ObjectModel(mkey, hint, tuple(properties), additional, description, key.pointer)
+
+    def _fields(self, node: dict[str, Any], key: NodeKey) -> "_ObjectFields":
+        fields = _ObjectFields()
+        self._absorb(fields, node, key, 0)
+        return fields
+
+    def _absorb(self, fields: "_ObjectFields", part: Any, part_key: NodeKey, depth: int) -> None:
+        if depth > 32 or not isinstance(part, dict):
+            return
+        part, part_key = self.source.resolve(part, part_key)
+        if not isinstance(part, dict):
+            return
+        all_of = part.get("allOf")
+        if isinstance(all_of, list):
+            for index, sub in enumerate(all_of):
+                self._absorb(fields, sub, NodeKey(part_key.path, join_pointer(part_key.pointer, "allOf", index)), depth + 1)
+        props = part.get("properties")
+        if isinstance(props, dict):
+            fields.is_object = True
+            for name, prop in props.items():
+                fields.properties[str(name)] = (prop, NodeKey(part_key.path, join_pointer(part_key.pointer, "properties", name)))
+        if isinstance(part.get("required"), list):
+            fields.required.update(str(r) for r in part["required"])
+        if "object" in self._types(part):
+            fields.is_object = True
+        if isinstance(part.get("additionalProperties"), dict):
+            fields.additional = (part["additionalProperties"], NodeKey(part_key.path, join_pointer(part_key.pointer, "additionalProperties")))
+
+    def _union(self, node: dict[str, Any], key: NodeKey, hint: str) -> TypeExpr:
+        keyword = "oneOf" if "oneOf" in node else "anyOf"
+        members: list[TypeExpr] = []
+        nullable = self._nullable(node)
+        raw_members = node.get(keyword) or []
+        for index, member in enumerate(raw_members if isinstance(raw_members, list) else []):
+            member_key = NodeKey(key.path, join_pointer(key.pointer, keyword, index))
+            mtype = self.type_of(member, member_key, f"{hint}_{index + 1}" if not (isinstance(member, dict) and "$ref" in member) else hint)
+            if mtype == _NULL:
+                nullable = True
+                continue
+            if isinstance(mtype, NullableType):
+                nullable = True
+                mtype = mtype.inner
+            if mtype not in members:
+                members.append(mtype)
+        discriminator = None
+        raw_disc = node.get("discriminator")
+        if isinstance(raw_disc, dict) and isinstance(raw_disc.get("propertyName"), str):
+            if all(isinstance(m, ModelRef) for m in members):
+                discriminator = raw_disc["propertyName"]
+        if not members:
+            result: TypeExpr = AnyType()
+        elif len(members) == 1:
+            result = members[0]
+        else:
+            result = UnionType(tuple(members), discriminator)
+        return NullableType(result) if nullable and not isinstance(result, AnyType) else result
+
+    def _convert_inline(self, node: dict[str, Any], key: NodeKey, hint: str) -> TypeExpr:
+        nullable = self._nullable(node)
+        result = self._convert_inline_non_null(node, key, hint)
+        if nullable and not isinstance(result, (AnyType, NullableType)) and result != _NULL:
+            return NullableType(result)
+        return result
+
+    def _convert_inline_non_null(self, node: dict[str, Any], key: NodeKey, hint: str) -> TypeExpr:
+        if "const" in node:
+            return LiteralType(node["const"])
+        if "enum" in node:
+            values = node["enum"] if isinstance(node["enum"], list) else []
+            if not [v for v in values if v is not None]:
+                return _NULL if values else AnyType()
+            mkey = model_key(key)
+            self._claimed.add(mkey)
+            self.models[mkey] = self._build_model(node, key, hint, mkey)
+            return ModelRef(mkey)
+        if "allOf" in node and isinstance(node["allOf"], list):
+            parts = node["allOf"]
+            own = {k: v for k, v in node.items() if k not in ("allOf", "description", "nullable", "title", "example", "examples", "default", "readOnly", "writeOnly", "deprecated")}
+            if len(parts) == 1 and not own.get("properties"):
+                return self.type_of(parts[0], NodeKey(key.path, join_pointer(key.pointer, "allOf", 0)), hint)
+            if self._fields(node, key).is_object:
+                return self._inline_model(node, key, hint)
+            return self.type_of(parts[0], NodeKey(key.path, join_pointer(key.pointer, "allOf", 0)), hint) if parts else AnyType()
+        if "oneOf" in node or "anyOf" in node:
+            if node.get("properties"):
+                return self._inline_model(node, key, hint)
+            return self._union(node, key, hint)
+        types = [t for t in self._types(node) if t != "null"]
+        if not types:
+            if "properties" in node:
+                return self._inline_model(node, key, hint)
+            if "items" in node:
+                types = ["array"]
+            elif self._types(node) == ["null"]:
+                return _NULL
+            else:
+                return AnyType()
+        if len(types) > 1:
+            members = tuple(self._convert_inline_non_null({**node, "type": t}, key, hint) for t in types)
+            return UnionType(members)
+        kind = types[0]
+        if kind == "array":
+            items = node.get("items")
+            if isinstance(items, list):  # tuple form (pre-2020-12): items of any listed type
+                return ArrayType(AnyType())
+            return ArrayType(self.type_of(items, NodeKey(key.path, join_pointer(key.pointer, "items")), hint + "_item") if items is not None else AnyType())
+        if kind == "object":
+            if node.get("properties"):
+                return self._inline_model(node, key, hint)
+            additional = node.get("additionalProperties")
+            if isinstance(additional, dict):
+                return MapType(self.type_of(additional, NodeKey(key.path, join_pointer(key.pointer, "additionalProperties")), hint + "_value"))
+            return MapType(AnyType())
+        if kind in _PRIMITIVES:
+            fmt = node.get("format") if isinstance(node.get("format"), str) else None
+            pattern = node.get("pattern") if isinstance(node.get("pattern"), str) else None
+            return PrimitiveType(kind, fmt, pattern)  # type: ignore[arg-type]
+        return AnyType()
+
+    def _inline_model(self, node: dict[str, Any], key: NodeKey, hint: str) -> TypeExpr:
+        mkey = model_key(key)
+        if mkey in self.models or mkey in self._claimed:
+            return ModelRef(mkey)
+        self._claimed.add(mkey)
+        description = _text(node.get("description")) or _text(node.get("title"))
+        self.models[mkey] = self._object_model(self._fields(node, key), key, hint, mkey, description)
+        return ModelRef(mkey)
+
+
+def _enum_value_type(values: tuple[Any, ...]) -> Any:
+    if values and all(isinstance(v, str) for v in values):
+        return "string"
+    if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "integer"
+    if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "number"
+    return "mixed"
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None

@@ -1,0 +1,678 @@
+"""A real OAuth 2.0 authorization server and protected API on 127.0.0.1, for tests.
+
+The token endpoint is authlib's ``AuthorizationServer`` (RFC 6749 refresh_token and
+client_credentials grants, RFC 6750 bearer tokens, client_secret_basic,
+client_secret_post and public clients) behind a stdlib ``ThreadingHTTPServer``.
+The protected API is guarded by authlib's ``ResourceProtector`` with a bearer
+token validator. Expiry is judged by an injectable clock (usually a
+:class:`FakeClock` shared with the code under test), so nobody sleeps for a
+token to expire.
+
+Endpoints (all on one ephemeral loopback port):
+
+* ``POST /token``: the token endpoint.
+* ``GET /.well-known/openid-configuration``: an OpenID Connect discovery document.
+* ``GET /api/me``: a protected resource; 200 with the caller's identity, or 401.
+
+Fault injection (each applies to the next token requests, in this order of
+precedence): :meth:`OAuthTestServer.fail_next` (e.g. 503),
+:meth:`OAuthTestServer.error_next` (an OAuth error such as ``invalid_grant``),
+:meth:`OAuthTestServer.omit_access_token_next`. :meth:`OAuthTestServer.hold`
+parks token requests until :meth:`OAuthTestServer.release` (to widen race
+windows deterministically); ``delay`` adds a fixed pause.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace, TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    ClientMixin,
+    OAuth2Error,
+    OAuth2Request,
+    ResourceProtector,
+    TokenMixin,
+    grants,
+)
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+
+__all__ = [
+    "ApiCall",
+    "FakeClock",
+    "OAuthTestServer",
+    "TokenRequest",
+    "unused_port",
+]
+
+
+class FakeClock:
+    """A thread-safe, manually advanced clock returning epoch seconds."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+    def set(self, now: float) -> None:
+        with self._lock:
+            self._now = float(now)
+
+
+def unused_port() -> int:
+    """A loopback TCP port nobody listens on (for "connection refused")."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """One request the token endpoint received, as the server saw it."""
+
+    grant_type: str | None
+    #: The client authlib authenticated (None when authentication failed).
+    client_id: str | None
+    #: The method authlib authenticated the client with (None when it failed).
+    auth_method: str | None
+    #: What the request presented: client_secret_basic, client_secret_post or none.
+    presented_auth: str
+    refresh_token: str | None
+    scope: str | None
+    #: Parameters in the request body (names only).
+    body_params: tuple[str, ...]
+    #: The URL query string (always empty for a well-behaved client).
+    query: str
+    status: int
+    #: "authlib", or the fault that answered instead ("fail", "error", "omit").
+    answered_by: str
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    token: str | None
+    status: int
+
+
+# -- authlib models ---------------------------------------------------------------------
+
+
+class _Client(ClientMixin):  # type: ignore[misc]
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | None,
+        auth_method: str,
+        grant_types: Sequence[str],
+        scope: str,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_endpoint_auth_method = auth_method
+        self.grant_types = tuple(grant_types)
+        self.scope = scope
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return self.scope
+        allowed = set(self.scope.split())
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return self.client_secret is not None and hmac.compare_digest(
+            self.client_secret.encode(), client_secret.encode()
+        )
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if endpoint == "token":
+            return method == self.token_endpoint_auth_method
+        return True
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+@dataclass(eq=False)
+class _Token(TokenMixin):  # type: ignore[misc]
+    access_token: str
+    refresh_token: str | None
+    client_id: str
+    scope: str
+    user: str | None
+    issued_at: float
+    expires_in: int
+    clock: Callable[[], float] = field(repr=False)
+    access_revoked: bool = False
+    refresh_revoked: bool = False
+
+    def check_client(self, client: _Client) -> bool:
+        return self.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def is_expired(self) -> bool:
+        return self.clock() >= self.issued_at + self.expires_in
+
+    def is_revoked(self) -> bool:
+        return self.access_revoked
+
+    def get_user(self) -> str | None:
+        return self.user
+
+    def get_client(self) -> str:
+        return self.client_id
+
+
+class _FormRequest(OAuth2Request):  # type: ignore[misc]
+    def __init__(self, method: str, uri: str, headers: Any, form: dict[str, str]) -> None:
+        super().__init__(method, uri, headers=headers)
+        self._form = form
+        self.payload = BasicOAuth2Payload(form)
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+
+class _Store:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.clients: dict[str, _Client] = {}
+        self.by_access: dict[str, _Token] = {}
+        self.by_refresh: dict[str, _Token] = {}
+
+    def save(self, token: dict[str, Any], request: Any) -> None:
+        record = _Token(
+            access_token=token["access_token"],
+            refresh_token=token.get("refresh_token"),
+            client_id=request.client.client_id,
+            scope=token.get("scope", ""),
+            user=request.user,
+            issued_at=self.clock(),
+            expires_in=int(token.get("expires_in", 0)),
+            clock=self.clock,
+        )
+        with self.lock:
+            self.by_access[record.access_token] = record
+            if record.refresh_token:
+                self.by_refresh[record.refresh_token] = record
+
+    def find_refresh(self, refresh_token: str) -> _Token | None:
+        with self.lock:
+            record = self.by_refresh.get(refresh_token)
+        if record is None or record.refresh_revoked:
+            return None
+        return record
+
+    def find_access(self, access_token: str) -> _Token | None:
+        with self.lock:
+            return self.by_access.get(access_token)
+
+
+class _AuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, store: _Store) -> None:
+        super().__init__()
+        self.store = store
+
+    def query_client(self, client_id: str) -> _Client | None:
+        return self.store.clients.get(client_id)
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        self.store.save(token, request)
+
+    def create_oauth2_request(self, request: _FormRequest) -> _FormRequest:
+        return request
+
+    def handle_response(
+        self, status: int, body: Any, headers: Iterable[tuple[str, str]]
+    ) -> tuple[int, Any, list[tuple[str, str]]]:
+        return status, body, list(headers)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class _BearerValidator(BearerTokenValidator):  # type: ignore[misc]
+    def __init__(self, store: _Store) -> None:
+        super().__init__()
+        self.store = store
+
+    def authenticate_token(self, token_string: str) -> _Token | None:
+        return self.store.find_access(token_string)
+
+
+class _HeaderRequest:
+    def __init__(self, headers: Any) -> None:
+        self.headers = headers
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    app: OAuthTestServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        return None
+
+    def _send(self, status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> None:
+        payload = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        sent = set()
+        for name, value in headers:
+            sent.add(name.lower())
+            self.send_header(name, value)
+        if "content-type" not in sent:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        app = self.server.app
+        path = urlsplit(self.path).path
+        if path == "/.well-known/openid-configuration":
+            self._send(*app._discovery())
+        elif path == "/api/me":
+            self._send(*app._api(self.headers))
+        else:
+            self._send(404, {"error": "not_found"})
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        app = self.server.app
+        parts = urlsplit(self.path)
+        body = self._read_body()
+        if parts.path == "/token":
+            self._send(*app._token(self.headers, body, parts.query))
+        else:
+            self._send(404, {"error": "not_found"})
+
+
+class OAuthTestServer:
+    """An authorization server and protected API on ``127.0.0.1:<ephemeral>``.
+
+    Use as a context manager (or call :meth:`start` / :meth:`close`).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] | None = None,
+        access_token_ttl: int = 3600,
+        rotate_refresh_tokens: bool = True,
+    ) -> None:
+        self.clock = clock or time.time
+        self.access_token_ttl = access_token_ttl
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.delay = 0.0
+
+        self._store = _Store(self.clock)
+        self._authz = _AuthorizationServer(self._store)
+        self._authz.register_token_generator(
+            "default",
+            BearerTokenGenerator(
+                access_token_generator=lambda **_: "at-" + secrets.token_urlsafe(24),
+                refresh_token_generator=lambda **_: "rt-" + secrets.token_urlsafe(24),
+                expires_generator=lambda client, grant_type: self.access_token_ttl,
+            ),
+        )
+        server = self
+
+        class RefreshGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+            INCLUDE_NEW_REFRESH_TOKEN = rotate_refresh_tokens
+
+            def authenticate_refresh_token(self, refresh_token: str) -> _Token | None:
+                return server._store.find_refresh(refresh_token)
+
+            def authenticate_user(self, refresh_token: _Token) -> str | None:
+                return refresh_token.user or refresh_token.client_id
+
+            def revoke_old_credential(self, refresh_token: _Token) -> None:
+                if server.rotate_refresh_tokens:
+                    refresh_token.refresh_revoked = True
+
+        class CredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+        self._authz.register_grant(RefreshGrant)
+        self._authz.register_grant(CredentialsGrant)
+
+        self._protector = ResourceProtector()
+        self._protector.register_token_validator(_BearerValidator(self._store))
+
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._token_requests: list[TokenRequest] = []
+        self._arrivals = 0
+        self._api_calls: list[ApiCall] = []
+        self._discovery_fetches = 0
+        self._fail: list[int] = []
+        self._errors: list[tuple[int, str, str | None]] = []
+        self._omit = 0
+        self._discovery_failures = 0
+        self._gate: threading.Event | None = None
+
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> OAuthTestServer:
+        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd.app = self
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.release()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> OAuthTestServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def token_url(self) -> str:
+        return self.base_url + "/token"
+
+    @property
+    def discovery_url(self) -> str:
+        return self.base_url + "/.well-known/openid-configuration"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/me"
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def add_client(
+        self,
+        client_id: str,
+        client_secret: str | None = None,
+        *,
+        auth_method: str | None = None,
+        grant_types: Sequence[str] = ("refresh_token", "client_credentials"),
+        scope: str = "read write",
+    ) -> None:
+        method = auth_method or ("client_secret_basic" if client_secret else "none")
+        self._store.clients[client_id] = _Client(
+            client_id, client_secret, method, grant_types, scope
+        )
+
+    def login(
+        self, client_id: str, *, user: str = "alice", scope: str | None = None
+    ) -> dict[str, Any]:
+        """Issue a token response with a refresh token, as an authorization code
+        exchange would, and return it (the JSON object a client would receive)."""
+        client = self._store.clients[client_id]
+        token: dict[str, Any] = self._authz.generate_token(
+            grant_type="authorization_code",
+            client=client,
+            user=user,
+            scope=scope or client.scope,
+            expires_in=self.access_token_ttl,
+            include_refresh_token=True,
+        )
+        self._store.save(token, SimpleNamespace(client=client, user=user))
+        return dict(token)
+
+    # -- control ----------------------------------------------------------------------------
+
+    def revoke_access_token(self, access_token: str) -> None:
+        record = self._store.find_access(access_token)
+        assert record is not None, "unknown access token"
+        record.access_revoked = True
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        with self._store.lock:
+            record = self._store.by_refresh[refresh_token]
+        record.refresh_revoked = True
+
+    def fail_next(self, count: int = 1, *, status: int = 503) -> None:
+        """Answer the next ``count`` token requests with ``status`` (no token)."""
+        with self._lock:
+            self._fail.extend([status] * count)
+
+    def error_next(
+        self,
+        error: str = "invalid_grant",
+        *,
+        status: int = 400,
+        description: str | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next ``count`` token requests with an OAuth error response."""
+        with self._lock:
+            self._errors.extend([(status, error, description)] * count)
+
+    def omit_access_token_next(self, count: int = 1) -> None:
+        """Strip ``access_token`` from the next ``count`` successful token responses."""
+        with self._lock:
+            self._omit += count
+
+    def fail_discovery_next(self, count: int = 1) -> None:
+        with self._lock:
+            self._discovery_failures += count
+
+    def hold(self) -> None:
+        """Park every token request until :meth:`release` (at most 10 s)."""
+        with self._lock:
+            if self._gate is None:
+                self._gate = threading.Event()
+
+    def release(self) -> None:
+        with self._lock:
+            gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.set()
+
+    # -- observations -----------------------------------------------------------------------
+
+    @property
+    def token_requests(self) -> list[TokenRequest]:
+        with self._lock:
+            return list(self._token_requests)
+
+    @property
+    def discovery_fetches(self) -> int:
+        with self._lock:
+            return self._discovery_fetches
+
+    @property
+    def api_calls(self) -> list[ApiCall]:
+        with self._lock:
+            return list(self._api_calls)
+
+    def wait_for_arrivals(self, count: int, timeout: float = 5.0) -> None:
+        """Block until ``count`` token requests have arrived (answered or parked)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._arrivals >= count, timeout=timeout):
+                raise TimeoutError(f"{self._arrivals} token requests arrived, not {count}")
+
+    def issued_secrets(self) -> list[str]:
+        """Every access and refresh token issued so far, and every client secret."""
+        with self._store.lock:
+            values = [t.access_token for t in self._store.by_access.values()]
+            values += [t for t in self._store.by_refresh]
+        values += [c.client_secret for c in self._store.clients.values() if c.client_secret]
+        return values
+
+    def token_is_valid(self, access_token: str) -> bool:
+        record = self._store.find_access(access_token)
+        return record is not None and not record.is_expired() and not record.is_revoked()
+
+    # -- request handling (called from handler threads) -------------------------------------
+
+    def _discovery(self) -> tuple[int, Any]:
+        with self._lock:
+            self._discovery_fetches += 1
+            failing = self._discovery_failures > 0
+            if failing:
+                self._discovery_failures -= 1
+        if failing:
+            return 503, {"error": "temporarily_unavailable"}
+        return 200, {
+            "issuer": self.base_url,
+            "token_endpoint": self.token_url,
+            "grant_types_supported": ["refresh_token", "client_credentials"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+        }
+
+    def _api(self, headers: Any) -> tuple[int, Any, list[tuple[str, str]]]:
+        auth = headers.get("Authorization") or ""
+        token = auth.split(None, 1)[1] if auth.lower().startswith("bearer ") else None
+        try:
+            record = self._protector.validate_request(None, _HeaderRequest(headers))
+        except OAuth2Error as error:
+            status, body, out_headers = error()
+            result = (status, body, list(out_headers))
+        else:
+            result = (200, {"client_id": record.client_id, "user": record.user}, [])
+        with self._lock:
+            self._api_calls.append(ApiCall(token=token, status=result[0]))
+        return result
+
+    def _token(self, headers: Any, body: bytes, query: str) -> tuple[int, Any, list[tuple[str, str]]]:
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        auth_header = headers.get("Authorization") or ""
+        if auth_header.lower().startswith("basic "):
+            presented = "client_secret_basic"
+        elif "client_secret" in form:
+            presented = "client_secret_post"
+        else:
+            presented = "none"
+
+        with self._changed:
+            self._arrivals += 1
+            self._changed.notify_all()
+            gate = self._gate
+        if gate is not None:
+            gate.wait(timeout=10)
+        if self.delay:
+            time.sleep(self.delay)
+
+        with self._lock:
+            fail = self._fail.pop(0) if self._fail else None
+            error = self._errors.pop(0) if fail is None and self._errors else None
+
+        request = _FormRequest("POST", self.token_url, headers, form)
+        answered_by = "authlib"
+        if fail is not None:
+            answered_by = "fail"
+            result: tuple[int, Any, list[tuple[str, str]]] = (
+                fail,
+                {"error": "temporarily_unavailable"},
+                [],
+            )
+        elif error is not None:
+            answered_by = "error"
+            status, code, description = error
+            payload = {"error": code}
+            if description is not None:
+                payload["error_description"] = description
+            result = (status, payload, [])
+        else:
+            result = self._authz.create_token_response(request)
+            if result[0] == 200:
+                with self._lock:
+                    omit = self._omit > 0
+                    if omit:
+                        self._omit -= 1
+                if omit:
+                    answered_by = "omit"
+                    result = (200, {k: v for k, v in result[1].items() if k != "access_token"}, result[2])
+
+        record = TokenRequest(
+            grant_type=form.get("grant_type"),
+            client_id=request.client.client_id if request.client is not None else None,
+            auth_method=request.auth_method,
+            presented_auth=presented,
+            refresh_token=form.get("refresh_token"),
+            scope=form.get("scope"),
+            body_params=tuple(sorted(form)),
+            query=query,
+            status=result[0],
+            answered_by=answered_by,
+        )
+        with self._lock:
+            self._token_requests.append(record)
+        return result
+
