@@ -7,8 +7,10 @@ identifiers come from the planner's single sanitizer.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tokenize
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -147,28 +149,32 @@ def make_environment(user_templates: Path | None = None) -> jinja2.Environment:
 
 # ---------------------------------------------------------------- imports
 
-_USES = (
-    ("datetime.", "import datetime"),
-    ("uuid.", "import uuid"),
-    ("decimal.", "import decimal"),
-    ("typing.", "import typing"),
-    ("warnings.warn", "import warnings"),
-)
-_TYPING = ("Any", "Literal", "Iterator", "AsyncIterator", "Mapping", "TypeVar")
+_MODULES = ("datetime", "decimal", "typing", "uuid", "warnings")
+_ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")
+_TYPING_NAMES = ("Any", "Literal", "TypeVar")
+
+
+def _names_used(body: str) -> set[str]:
+    """Identifiers in the code itself (not in strings, docstrings or comments)."""
+    source = body.replace(IMPORTS_MARK, "")
+    try:
+        return {tok.string for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.NAME}
+    except (tokenize.TokenError, SyntaxError):
+        return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
 
 
 def imports_for(body: str, extra: list[str]) -> str:
     """The import block a module body needs, so no module carries unused imports."""
-    typing_names = [name for name in _TYPING if re.search(rf"\b{name}\b", body)]
-    abc_names = [n for n in typing_names if n in ("Iterator", "AsyncIterator", "Mapping")]
-    plain_typing = [n for n in typing_names if n not in abc_names]
-    lines = [line for marker, line in _USES if marker in body]
+    used = _names_used(body)
+    lines = [f"import {module}" for module in _MODULES if module in used]
+    abc_names = [n for n in _ABC_NAMES if n in used]
     if abc_names:
-        lines.append(f"from collections.abc import {', '.join(sorted(abc_names))}")
-    if "cached_property" in body:
+        lines.append(f"from collections.abc import {', '.join(abc_names)}")
+    if "cached_property" in used:
         lines.append("from functools import cached_property")
-    if plain_typing:
-        lines.append(f"from typing import {', '.join(sorted(plain_typing))}")
+    typing_names = [n for n in _TYPING_NAMES if n in used]
+    if typing_names:
+        lines.append(f"from typing import {', '.join(typing_names)}")
     lines.sort(key=lambda line: (line.startswith("from "), line.split()[1]))
     if lines and extra:
         lines.append("")

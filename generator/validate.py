@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Diagnostic, SpecError
-from .load import NodeKey, SpecSource, join_pointer, split_pointer
+from .load import NodeKey, SpecSource, join_pointer, lookup, split_pointer
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _TEMPLATE_VAR = re.compile(r"{([^{}]+)}")
@@ -93,6 +93,25 @@ def _classify_validator_error(error: Exception) -> tuple[str, str, bool]:
     return pointer, message, False
 
 
+_NO_INSTANCE = object()
+
+
+def _locate(tree: Any, pointer: str, instance: Any) -> str:
+    """The document pointer of a finding; nested schema checks report paths relative to the schema."""
+    if instance is _NO_INSTANCE or lookup(tree, pointer) == instance or not pointer:
+        return pointer
+    stack: list[tuple[Any, str]] = [(tree, "")]
+    while stack:
+        node, at = stack.pop()
+        if at.endswith(pointer) and node == instance:
+            return at
+        if isinstance(node, dict):
+            stack.extend((child, join_pointer(at, key)) for key, child in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend((child, join_pointer(at, i)) for i, child in reversed(list(enumerate(node))))
+    return pointer
+
+
 def _validator_findings(source: SpecSource) -> Iterator[Diagnostic]:
     from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
@@ -107,6 +126,7 @@ def _validator_findings(source: SpecSource) -> Iterator[Diagnostic]:
     try:
         for error in validator_class(tree, base_uri=source.root_path.as_uri()).iter_errors():
             pointer, message, benign = _classify_validator_error(error)
+            pointer = _locate(tree, pointer, getattr(error, "instance", _NO_INSTANCE))
             if (pointer, message) in seen:
                 continue
             seen.add((pointer, message))

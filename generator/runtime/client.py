@@ -158,12 +158,18 @@ class ClientCore:
         return scheme_name in self._credentials
 
     def choose_alternative(self, op: OperationSpec[Any]) -> tuple[str, ...]:
-        """The first alternative, in spec order, whose schemes are all available."""
+        """The first alternative, in spec order, whose schemes are all available.
+
+        The anonymous alternative ``{}`` is the fallback wherever it stands: optional
+        security means "send credentials when you have them".
+        """
         if op.is_public:
             return ()
         for alternative in op.security:
-            if all(self._available(name) for name in alternative):
+            if alternative and all(self._available(name) for name in alternative):
                 return alternative
+        if () in op.security:
+            return ()
         raise MissingCredentialsError(op.operation_id, op.security)
 
     def uses_token(self, alternative: tuple[str, ...]) -> bool:
@@ -172,6 +178,8 @@ class ClientCore:
     def apply_fixed_credentials(self, prepared: _Prepared, alternative: tuple[str, ...]) -> None:
         for name in alternative:
             scheme = self._schemes[name]
+            if scheme.kind == "token":
+                continue  # the bearer token is added per attempt, so a replay can carry a new one
             value = self._credentials[name]
             if scheme.kind == "api_key":
                 if scheme.location == "header":

@@ -103,6 +103,19 @@ async def _await(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
 
 
+_ssl_lock = threading.Lock()
+_ssl_default: ssl.SSLContext | None = None
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context, built once per process (loading CAs is slow)."""
+    global _ssl_default
+    with _ssl_lock:
+        if _ssl_default is None:
+            _ssl_default = httpx.create_ssl_context()
+        return _ssl_default
+
+
 def _callable_name(func: object) -> str:
     # Never repr() a user callable: a functools.partial would show its arguments.
     name = getattr(func, "__qualname__", None) or type(func).__qualname__
@@ -207,7 +220,6 @@ class Session:
 
         self._client_lock = threading.Lock()
         self._owned_client: httpx.Client | None = None
-        self._ssl_context: ssl.SSLContext | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- alternative constructors ---------------------------------------------------------
@@ -626,19 +638,12 @@ class Session:
             result = flight.run_on_fresh_loop(result)
         return self._coerce(result)
 
-    def _ssl_context_locked(self) -> ssl.SSLContext:
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context()
-        return self._ssl_context
-
     def _sync_client(self) -> httpx.Client:
         if self._http_client is not None:
             return self._http_client
         with self._client_lock:
             if self._owned_client is None:
-                self._owned_client = httpx.Client(
-                    timeout=self._timeout, verify=self._ssl_context_locked()
-                )
+                self._owned_client = httpx.Client(timeout=self._timeout, verify=_ssl_context())
             return self._owned_client
 
     # -- async path -----------------------------------------------------------------------
@@ -696,9 +701,7 @@ class Session:
                 )
             # A short-lived client per refresh: an AsyncClient's connections belong to
             # one event loop, and this session may be used from several.
-            with self._client_lock:
-                context = self._ssl_context_locked()
-            async with httpx.AsyncClient(timeout=self._timeout, verify=context) as client:
+            async with httpx.AsyncClient(timeout=self._timeout, verify=_ssl_context()) as client:
                 return await refresher.async_fetch(
                     client,
                     current,

@@ -297,6 +297,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         return None
@@ -402,6 +403,8 @@ class OAuthTestServer:
         self._omit = 0
         self._discovery_failures = 0
         self._gate: threading.Event | None = None
+        self._discovery_gate: threading.Event | None = None
+        self._discovery_arrivals = 0
 
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -420,6 +423,7 @@ class OAuthTestServer:
 
     def close(self) -> None:
         self.release()
+        self.release_discovery()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -540,6 +544,18 @@ class OAuthTestServer:
         if gate is not None:
             gate.set()
 
+    def hold_discovery(self) -> None:
+        """Park every discovery request until :meth:`release_discovery` (at most 10 s)."""
+        with self._lock:
+            if self._discovery_gate is None:
+                self._discovery_gate = threading.Event()
+
+    def release_discovery(self) -> None:
+        with self._lock:
+            gate, self._discovery_gate = self._discovery_gate, None
+        if gate is not None:
+            gate.set()
+
     # -- observations -----------------------------------------------------------------------
 
     @property
@@ -563,6 +579,13 @@ class OAuthTestServer:
             if not self._changed.wait_for(lambda: self._arrivals >= count, timeout=timeout):
                 raise TimeoutError(f"{self._arrivals} token requests arrived, not {count}")
 
+    def wait_for_discovery_arrivals(self, count: int, timeout: float = 5.0) -> None:
+        with self._changed:
+            if not self._changed.wait_for(
+                lambda: self._discovery_arrivals >= count, timeout=timeout
+            ):
+                raise TimeoutError(f"{self._discovery_arrivals} discovery requests arrived")
+
     def issued_secrets(self) -> list[str]:
         """Every access and refresh token issued so far, and every client secret."""
         with self._store.lock:
@@ -578,6 +601,12 @@ class OAuthTestServer:
     # -- request handling (called from handler threads) -------------------------------------
 
     def _discovery(self) -> tuple[int, Any]:
+        with self._changed:
+            self._discovery_arrivals += 1
+            self._changed.notify_all()
+            gate = self._discovery_gate
+        if gate is not None:
+            gate.wait(timeout=10)
         with self._lock:
             self._discovery_fetches += 1
             failing = self._discovery_failures > 0

@@ -1,0 +1,60 @@
+"""Fixtures shared by the generator tests: generated packages and a recording HTTP server."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.support.recording_server import RecordingServer
+
+REPO = Path(__file__).resolve().parents[1]
+SPECS = REPO / "specs"
+SHARED_SPECS = REPO.parent / "shared" / "specs"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_format_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    os.environ["ACCESSGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("black-cache"))
+
+
+@pytest.fixture(scope="session")
+def generated_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("generated")
+    sys.path.insert(0, str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def generate_package(generated_root: Path) -> Callable[[Path, str], ModuleType]:
+    """Generate ``spec`` as package ``name`` (once per session) and import it."""
+    from generator.pipeline import GenerateOptions, generate
+    from generator.write import write_output
+
+    done: dict[str, ModuleType] = {}
+
+    def make(spec: Path, name: str) -> ModuleType:
+        if name not in done:
+            result = generate(spec, GenerateOptions(package_name=name))
+            out = generated_root / name
+            write_output(out, result.files, "accessgen test")
+            sys.path.insert(0, str(out))
+            done[name] = importlib.import_module(name)
+        return done[name]
+
+    return make
+
+
+def package_dir(module: ModuleType) -> Path:
+    return Path(module.__file__ or "").parent.parent
+
+
+@pytest.fixture()
+def server() -> Iterator[RecordingServer]:
+    with RecordingServer() as running:
+        yield running
