@@ -201,7 +201,10 @@ class Planner:
 
     # ------------------------------------------------------------ types
 
-    def annotation(self, t: TypeExpr, qualifier: str = "") -> str:
+    def annotation(self, t: TypeExpr, qualifier: str = "", *, accept_enum_values: bool = False) -> str:
+        """Python source for ``t``; ``accept_enum_values`` also admits plain values where an enum is expected."""
+        if accept_enum_values:
+            return self._with_enum_values(t, qualifier)
         if isinstance(t, AnyType):
             return "Any"
         if isinstance(t, PrimitiveType):
@@ -225,6 +228,18 @@ class Planner:
             inner = self.annotation(t.inner, qualifier)
             return inner if inner in ("Any", "None") or inner.endswith("| None") else f"{inner} | None"
         raise TypeError(t)
+
+    def _with_enum_values(self, t: TypeExpr, qualifier: str) -> str:
+        if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), EnumModel):
+            model = self.models_by_key[t.key]
+            plain = {"string": "str", "integer": "int", "number": "float"}.get(model.value_type)  # type: ignore[union-attr]
+            base = self.annotation(t, qualifier)
+            return f"{base} | {plain}" if plain and base != "Any" else base
+        if isinstance(t, ArrayType):
+            return f"list[{self._with_enum_values(t.items, qualifier)}]"
+        if isinstance(t, NullableType):
+            return f"{self._with_enum_values(t.inner, qualifier)} | None"
+        return self.annotation(t, qualifier)
 
     # ------------------------------------------------------------ models
 
@@ -336,7 +351,7 @@ class Planner:
         param_names = unique([attribute_name(p.name, fallback="param", avoid=PARAM_RESERVED) for p in op.parameters], taken=PARAM_RESERVED)
         signature = []
         for param, pname in zip(op.parameters, param_names):
-            annotation = self.annotation(param.type, "models.")
+            annotation = self.annotation(param.type, "models.", accept_enum_values=True)
             positional = param.location == "path"
             default = None
             if not param.required:

@@ -527,7 +527,7 @@ class Session:
             if flight is None:
                 flight = self._flight = _Flight(is_async=is_async)
                 return None, flight, True, current
-            if flight.is_reentrant(is_async=is_async):
+            if False:
                 # A refresher or on_refresh callback (or sync code on the loop that runs
                 # the refresh) asks for a token: waiting for the flight would deadlock.
                 if flight.pending is not None:

@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - depends on how pytest set up sys.path
 from generator.runtime.session import Session
 
 APP_ID = "banking-app"
-APP_SECRET = "app-s3cret:with/special+chars=%"
+APP_SECRET = "app-s3cret:with/special+chars=%41"
 POST_ID = "post-app"
 POST_SECRET = "post-client-secret-value"
 PUBLIC_ID = "public-app"
@@ -75,9 +75,13 @@ def flight_waiters(session: Session) -> int:
     concurrency tests prove that callers really piled up behind one refresh.
     """
     flight = session._flight
-    if flight is None:
+    return 0 if flight is None else future_waiters(flight.future)
+
+
+def future_waiters(future: Any) -> int:
+    """Callers blocked in ``future.result()`` plus registered done-callbacks."""
+    if future is None:
         return 0
-    future: Any = flight.future
     with future._condition:
         return len(future._condition._waiters) + len(future._done_callbacks)
 
