@@ -59,12 +59,12 @@ class ApiError(ClientError):
         self.content = content
         self.body = body
         detail = ""
-        if isinstance(body, dict):
-            for key in ("detail", "title", "message", "error_description", "error"):
-                value = body.get(key)
-                if isinstance(value, str) and value:
-                    detail = f": {value[:200]}"
-                    break
+        fields = body if isinstance(body, dict) else getattr(body, "__dict__", {})
+        for key in ("detail", "title", "message", "error_description", "error"):
+            value = fields.get(key)
+            if isinstance(value, str) and value:
+                detail = f": {value[:200]}"
+                break
         super().__init__(f"{operation} failed with HTTP {status_code}{detail}")
 
 

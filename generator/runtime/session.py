@@ -103,6 +103,9 @@ async def _await(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
 
 
+# Refreshes are minutes apart: an idle keep-alive connection would only linger (and
+# be dropped by the server long before the next refresh), so none are kept.
+_TOKEN_LIMITS = httpx.Limits(max_keepalive_connections=0)
 _ssl_lock = threading.Lock()
 _ssl_default: ssl.SSLContext | None = None
 
@@ -527,7 +530,7 @@ class Session:
             if flight is None:
                 flight = self._flight = _Flight(is_async=is_async)
                 return None, flight, True, current
-            if False:
+            if flight.is_reentrant(is_async=is_async):
                 # A refresher or on_refresh callback (or sync code on the loop that runs
                 # the refresh) asks for a token: waiting for the flight would deadlock.
                 if flight.pending is not None:
@@ -643,7 +646,9 @@ class Session:
             return self._http_client
         with self._client_lock:
             if self._owned_client is None:
-                self._owned_client = httpx.Client(timeout=self._timeout, verify=_ssl_context())
+                self._owned_client = httpx.Client(
+                    timeout=self._timeout, verify=_ssl_context(), limits=_TOKEN_LIMITS
+                )
             return self._owned_client
 
     # -- async path -----------------------------------------------------------------------
@@ -701,7 +706,9 @@ class Session:
                 )
             # A short-lived client per refresh: an AsyncClient's connections belong to
             # one event loop, and this session may be used from several.
-            async with httpx.AsyncClient(timeout=self._timeout, verify=_ssl_context()) as client:
+            async with httpx.AsyncClient(
+                timeout=self._timeout, verify=_ssl_context(), limits=_TOKEN_LIMITS
+            ) as client:
                 return await refresher.async_fetch(
                     client,
                     current,
