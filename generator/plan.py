@@ -155,6 +155,8 @@ class PackagePlan:
     schemes: tuple[PlannedScheme, ...]
     has_token_scheme: bool
     generator_version: str
+    token_urls: tuple[tuple[str, str], ...] = ()
+    openid_configuration_url: str | None = None
 
 
 # ---------------------------------------------------------------- patterns
@@ -545,7 +547,21 @@ class Planner:
             schemes=schemes,
             has_token_scheme=any(s.is_token for s in self.api.security_schemes),
             generator_version=self.generator_version,
+            token_urls=self._token_urls(),
+            openid_configuration_url=next((s.openid_connect_url for s in self.api.security_schemes if s.openid_connect_url), None),
         )
+
+    def _token_urls(self) -> tuple[tuple[str, str], ...]:
+        """Default token endpoints by grant type, from the first token scheme (spec order) declaring one."""
+        urls: dict[str, str] = {}
+        for scheme in self.api.security_schemes:
+            for flow in scheme.flows:
+                if flow.kind == "clientCredentials" and flow.token_url:
+                    urls.setdefault("client_credentials", flow.token_url)
+            endpoint = scheme.token_endpoint
+            if endpoint and scheme.type == "oauth2":
+                urls.setdefault("refresh_token", endpoint)
+        return tuple(sorted(urls.items()))
 
 
 def _primitive(t: PrimitiveType) -> str:

@@ -239,8 +239,7 @@ def render_package(plan: PackagePlan, package_version: str, user_templates: Path
 
     client_body = env.get_template("client.py.jinja").render(plan=plan, imports=IMPORTS_MARK)
     client_imports = ["import httpx", ""]
-    client_imports.append("from ._runtime.client import AsyncClientCore, SchemeSpec, SyncClientCore")
-    client_imports.append("from ._runtime.session import Session")
+    client_imports.append("from ._runtime.client import AsyncClientCore, SchemeSpec, SyncClientCore, TokenProvider")
     if plan.groups:
         client_imports.append("")
         client_imports.append("if TYPE_CHECKING:")
@@ -250,6 +249,7 @@ def render_package(plan: PackagePlan, package_version: str, user_templates: Path
     block = imports_for(client_body, client_imports)
     block = block.replace("from typing import ", "from typing import TYPE_CHECKING, ", 1) if "from typing import " in block else block.replace("\n\nimport httpx", "\nfrom typing import TYPE_CHECKING\n\nimport httpx", 1)
     files[f"{pkg}/client.py"] = client_body.replace(IMPORTS_MARK, block, 1)
+    files[f"{pkg}/session.py"] = env.get_template("session.py.jinja").render(plan=plan)
     files[f"{pkg}/__init__.py"] = env.get_template("package_init.py.jinja").render(plan=plan)
     files["pyproject.toml"] = env.get_template("pyproject.toml.jinja").render(plan=plan, version=package_version)
     files["README.md"] = env.get_template("README.md.jinja").render(plan=plan)

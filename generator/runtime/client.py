@@ -11,20 +11,35 @@ import base64
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from .encoding import encode_body, encode_path, encode_query_or_cookie, encode_header
 from .errors import ClientError, MissingCredentialsError, api_error_for
-from .session import Session
 
 T = TypeVar("T")
 
 CredentialKind = Literal["token", "api_key", "basic"]
 _MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class TokenProvider(Protocol):
+    """What a client needs from a session; every generated package's ``Session`` fits it,
+    so one session can serve clients generated from different specs."""
+
+    @property
+    def can_refresh(self) -> bool: ...
+
+    def access_token(self) -> str: ...
+
+    async def async_access_token(self) -> str: ...
+
+    def refresh_after_rejection(self, rejected: str) -> str: ...
+
+    async def async_refresh_after_rejection(self, rejected: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -130,7 +145,7 @@ class ClientCore:
         *,
         schemes: Mapping[str, SchemeSpec],
         credentials: Mapping[str, Any],
-        session: Session | None,
+        session: TokenProvider | None,
         headers: Mapping[str, str] | None,
     ) -> None:
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
@@ -144,7 +159,7 @@ class ClientCore:
         return f"{type(self).__name__}(base_url={str(self.base_url)!r})"
 
     @property
-    def session(self) -> Session | None:
+    def session(self) -> TokenProvider | None:
         return self._session
 
     # ------------------------------------------------------------ credentials

@@ -1,0 +1,356 @@
+"""The shared corpus of real public specs (``../shared/specs``) and how to run accessgen over it.
+
+Used by ``tests/test_corpus.py``. The corpus lives beside the repository only in the
+accessgen workspace (and in CI, where the clone is ``$d/main`` with ``$d/shared`` beside
+it); callers skip with a reason where :func:`shared_specs_dir` finds nothing.
+
+Each root spec goes through the command line in a subprocess (as a user would run it),
+then the generated package is imported in a fresh interpreter that also touches every
+API group on every client class, imports every API module, counts the operations in
+their ``OPERATIONS`` tables and builds every pydantic model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: Seconds allowed for one ``accessgen generate`` run and for one import check.
+GENERATE_TIMEOUT = 300.0
+IMPORT_TIMEOUT = 180.0
+
+
+def shared_specs_dir() -> Path:
+    """``../shared/specs`` relative to the repository root (may not exist)."""
+    return REPO.parent / "shared" / "specs"
+
+
+# ---------------------------------------------------------------- the README table
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    """One row of the table in ``shared/specs/README.md``."""
+
+    name: str
+    path: Path
+    listed_openapi: str
+    listed_operations: int | None
+
+
+_ROW = re.compile(r"^\|(?P<cells>.*)\|\s*$")
+
+
+def root_specs(specs_dir: Path) -> list[CorpusEntry]:
+    """The root specs the README's table lists (``| name | source | licence | OpenAPI | operations | validator |``)."""
+    readme = specs_dir / "README.md"
+    entries: list[CorpusEntry] = []
+    header: list[str] | None = None
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        match = _ROW.match(line.strip())
+        if not match:
+            header = None
+            continue
+        cells = [cell.strip() for cell in match.group("cells").split("|")]
+        if header is None:
+            if cells and cells[0].lower() == "name":
+                header = [cell.lower() for cell in cells]
+            continue
+        if all(set(cell) <= set("-: ") for cell in cells):
+            continue  # the |---|---| separator
+        row = dict(zip(header, cells))
+        name = row.get("name", "")
+        if not name:
+            continue
+        ops = row.get("operations", "")
+        entries.append(
+            CorpusEntry(
+                name=name,
+                path=specs_dir / name,
+                listed_openapi=row.get("openapi", ""),
+                listed_operations=int(ops) if ops.isdigit() else None,
+            )
+        )
+    return entries
+
+
+def slug(name: str) -> str:
+    """A Python identifier fragment for a corpus name (``oai-examples/v3.0/petstore.yaml`` -> ``oai_examples_v3_0_petstore``)."""
+    stem = re.sub(r"\.(ya?ml|json)$", "", name, flags=re.IGNORECASE)
+    return re.sub(r"[^0-9a-zA-Z]+", "_", stem).strip("_").lower()
+
+
+# ---------------------------------------------------------------- what kind of document
+
+
+@dataclass
+class SpecFacts:
+    """What the spec file is, read without accessgen's validation."""
+
+    kind: str  # "openapi" (complete 3.x document), "swagger", "fragment", "unreadable"
+    version: str | None = None
+    reason: str = ""
+    operations: int | None = None  # methods under paths, path-item $refs followed
+    operation_keys: frozenset[tuple[str, str]] = frozenset()  # (METHOD, path)
+
+
+def spec_facts(path: Path) -> SpecFacts:
+    """Classify ``path`` and count its operations with accessgen's loader (refs followed lazily)."""
+    from generator.errors import AccessgenError
+    from generator.load import SpecSource, read_document
+    from generator.validate import iter_operations
+
+    try:
+        doc = read_document(path.resolve())
+    except AccessgenError as exc:
+        return SpecFacts("unreadable", reason=str(exc).splitlines()[0])
+    tree = doc.tree
+    if not isinstance(tree, dict):
+        return SpecFacts("fragment", reason="the top level is not a mapping")
+    if "openapi" not in tree:
+        if "swagger" in tree:
+            kind, version = "swagger", str(tree["swagger"])
+        else:
+            present = ", ".join(sorted(map(str, tree))[:4]) or "nothing"
+            return SpecFacts("fragment", reason=f"no 'openapi' field at the top level (has {present})")
+    else:
+        kind, version = "openapi", str(tree["openapi"])
+        if not version.startswith("3."):
+            return SpecFacts("fragment", version, reason=f"openapi {version!r} is not 3.x")
+        if "paths" not in tree and "webhooks" not in tree:
+            return SpecFacts("fragment", version, reason="neither 'paths' nor 'webhooks' at the top level")
+    facts = SpecFacts(kind, version)
+    try:
+        keys = [(method.upper(), p) for p, method, *_ in iter_operations(SpecSource(doc))]
+    except AccessgenError as exc:
+        facts.reason = f"operations not countable: {str(exc).splitlines()[0]}"
+        return facts
+    facts.operations = len(keys)
+    facts.operation_keys = frozenset(keys)
+    return facts
+
+
+# ---------------------------------------------------------------- running accessgen
+
+
+@dataclass
+class Outcome:
+    entry: CorpusEntry
+    facts: SpecFacts
+    status: str = "n/a"  # "n/a", "generated", "rejected", "failed"
+    generated: int | None = None  # operations found in the generated package
+    imported: bool | None = None
+    models: int | None = None
+    note: str = ""
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)  # generator failures: the test fails on any
+
+    def fail(self, message: str) -> None:
+        self.status = "failed"
+        self.problems.append(message)
+
+
+_IMPORT_CHECK = r'''
+import importlib, inspect, json, pkgutil, sys, traceback
+from functools import cached_property
+
+pkg = sys.argv[1]
+report = {"groups": 0, "operations": 0, "operation_keys": [], "models": 0, "model_errors": []}
+try:
+    root = importlib.import_module(pkg)
+    models = importlib.import_module(pkg + ".models")
+    exec(f"from {pkg} import Client, AuthenticatedClient, AsyncClient, AsyncAuthenticatedClient, Session")
+    session = Session("t")
+    for cls, kwargs in (
+        (Client, {}),
+        (AuthenticatedClient, {"session": session}),
+        (AsyncClient, {}),
+        (AsyncAuthenticatedClient, {"session": session}),
+    ):
+        client = cls(base_url="http://127.0.0.1:9", **kwargs)
+        names = {n for klass in cls.__mro__ for n, a in vars(klass).items() if isinstance(a, cached_property)}
+        for name in sorted(names):
+            getattr(client, name)
+        report["groups"] = max(report["groups"], len(names))
+        if hasattr(client, "close"):
+            client.close()
+    api = importlib.import_module(pkg + ".api")
+    for info in sorted(pkgutil.iter_modules(api.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{pkg}.api.{info.name}")
+        for spec in module.OPERATIONS.values():
+            report["operations"] += 1
+            report["operation_keys"].append([spec.method.upper(), spec.path])
+    from pydantic import BaseModel
+    modules = [models] + [
+        importlib.import_module(f"{models.__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(getattr(models, "__path__", [])), key=lambda i: i.name)
+    ]
+    for module in modules:
+        for name, obj in sorted(vars(module).items()):
+            if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__:
+                report["models"] += 1
+                try:
+                    obj.model_rebuild()
+                except Exception as exc:
+                    report["model_errors"].append(f"{name}: {type(exc).__name__}: {exc}".splitlines()[0][:400])
+except BaseException:
+    report["error"] = traceback.format_exc()
+print("IMPORT-CHECK " + json.dumps(report))
+'''
+
+
+def _clear_error(stderr: str) -> str | None:
+    """Why ``stderr`` is not a clear accessgen error, or ``None`` when it is one."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return "no message on stderr"
+    if "Traceback" in stderr:
+        return "a traceback on stderr"
+    stray = [line for line in lines if not line.startswith("accessgen:")]
+    if stray:
+        return f"{len(stray)} stderr line(s) not from accessgen, first: {stray[0][:200]!r}"
+    bug = [line for line in lines if "internal error" in line or "accessgen bug" in line]
+    if bug:
+        return f"accessgen reports a bug of its own: {bug[0][:600]}"
+    return None
+
+
+def run_entry(entry: CorpusEntry, workdir: Path, cache_dir: Path) -> Outcome:
+    """Classify, generate (CLI subprocess) and import-check (fresh interpreter) one root spec."""
+    started = time.monotonic()
+    facts = spec_facts(entry.path)
+    outcome = Outcome(entry, facts)
+    if facts.kind in ("fragment", "unreadable"):
+        outcome.note = f"not applicable: {facts.reason}"
+        return outcome
+    name = slug(entry.name)
+    package = f"corpus_{name}"
+    out = workdir / name
+    env = dict(os.environ, ACCESSGEN_CACHE_DIR=str(cache_dir), PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1")
+    command = [sys.executable, "-m", "generator", "generate", str(entry.path), "-o", str(out), "--package-name", package, "-q"]
+    try:
+        gen = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=GENERATE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        outcome.fail(f"generation did not finish in {GENERATE_TIMEOUT:.0f} s")
+        outcome.seconds = time.monotonic() - started
+        return outcome
+    if gen.returncode != 0:
+        lines = [line for line in gen.stderr.splitlines() if line.strip()]
+        why = _clear_error(gen.stderr)
+        if gen.returncode < 0:
+            outcome.fail(f"generation killed by signal {-gen.returncode}")
+        elif why is not None:
+            outcome.fail(f"generation failed without a clear error ({why}); stderr starts: {gen.stderr[:1500]}")
+        else:
+            outcome.status = "rejected"
+            first = lines[0].removeprefix("accessgen:").strip()
+            more = f" (+{len(lines) - 1} more lines)" if len(lines) > 1 else ""
+            outcome.note = f"rejected: {first[:300]}{more}"
+        if out.exists():
+            outcome.fail(f"a failed run left an output directory behind: {out}")
+        outcome.seconds = time.monotonic() - started
+        return outcome
+    if facts.kind == "swagger":
+        outcome.note = "Swagger 2.0 accepted"
+    outcome.status = "generated"
+    check_env = dict(os.environ, PYTHONPATH=str(out), PYTHONDONTWRITEBYTECODE="1")
+    try:
+        check = subprocess.run(
+            [sys.executable, "-c", _IMPORT_CHECK, package],
+            env=check_env, cwd=workdir, capture_output=True, text=True, timeout=IMPORT_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        outcome.imported = False
+        outcome.fail(f"import check did not finish in {IMPORT_TIMEOUT:.0f} s")
+        outcome.seconds = time.monotonic() - started
+        return outcome
+    report_lines = [line for line in check.stdout.splitlines() if line.startswith("IMPORT-CHECK ")]
+    if check.returncode != 0 or not report_lines:
+        outcome.imported = False
+        outcome.fail(f"import check crashed (exit {check.returncode}): {check.stderr[-2000:]}")
+        outcome.seconds = time.monotonic() - started
+        return outcome
+    report = json.loads(report_lines[-1].removeprefix("IMPORT-CHECK "))
+    outcome.generated = report["operations"]
+    outcome.models = report["models"]
+    if "error" in report:
+        outcome.imported = False
+        outcome.fail(f"generated package {package} does not import: {_last_lines(report['error'])}")
+    else:
+        outcome.imported = True
+        notes = [f"{report['groups']} groups, {report['models']} models"]
+        if report["model_errors"]:
+            errors = report["model_errors"]
+            outcome.fail(f"{len(errors)} model(s) cannot be built, e.g. " + "; ".join(errors[:3]))
+        if facts.operations is not None and outcome.generated != facts.operations:
+            generated_keys = {tuple(key) for key in report["operation_keys"]}
+            missing = sorted(facts.operation_keys - generated_keys)
+            extra = sorted(generated_keys - facts.operation_keys)
+            outcome.fail(
+                f"the spec has {facts.operations} operations, the package {outcome.generated}"
+                f"; missing: {_keys(missing)}; unexpected: {_keys(extra)}"
+            )
+        if outcome.note:
+            notes.insert(0, outcome.note)
+        outcome.note = "; ".join(notes)
+    if entry.listed_operations is not None and facts.operations is not None and entry.listed_operations != facts.operations:
+        outcome.note += f" (README lists {entry.listed_operations} operations)"
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _keys(keys: list[tuple[str, str]]) -> str:
+    if not keys:
+        return "none"
+    shown = ", ".join(f"{m} {p}" for m, p in keys[:5])
+    return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+
+def _last_lines(text: str, count: int = 6) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-count:])
+
+
+# ---------------------------------------------------------------- the tally
+
+
+def tally(outcomes: list[Outcome]) -> str:
+    """A plain-text table: spec, operations, generated, imported, note."""
+    rows = [("spec", "operations", "generated", "imported", "time", "note")]
+    for o in outcomes:
+        imported = {None: "-", True: "yes", False: "NO"}[o.imported]
+        if o.status == "failed" and o.imported is None:
+            imported = "FAILED"
+        note = o.note
+        if o.problems:
+            note = ("FAILURE: " + " / ".join(p[:300] for p in o.problems) + ("; " + note if note else ""))
+        rows.append(
+            (
+                o.entry.name,
+                "-" if o.facts.operations is None else str(o.facts.operations),
+                "-" if o.generated is None else str(o.generated),
+                imported,
+                f"{o.seconds:.0f}s" if o.status != "n/a" else "",
+                note,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [row[i].ljust(widths[i]) for i in range(5)] + [row[5]]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  ----")
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    lines.append("")
+    lines.append(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) + f" of {len(outcomes)} root specs")
+    return "\n".join(lines)
