@@ -125,9 +125,7 @@ class TokenEndpoint:
         if self._token_url is not None:
             return f"TokenEndpoint(token_url={_describe_url(self._token_url)!r})"
         assert self._discovery_url is not None
-        return (
-            f"TokenEndpoint(openid_configuration_url={_describe_url(self._discovery_url)!r})"
-        )
+        return f"TokenEndpoint(openid_configuration_url={_describe_url(self._discovery_url)!r})"
 
     @property
     def token_url(self) -> str | None:
@@ -300,7 +298,9 @@ class OAuth2Grant:
             scope_list = tuple(scopes.split())
         else:
             scope_list = tuple(scopes or ())
-            if not all(isinstance(s, str) and s and not any(c.isspace() for c in s) for s in scope_list):
+            if not all(
+                isinstance(s, str) and s and not any(c.isspace() for c in s) for s in scope_list
+            ):
                 raise ValueError("scopes must be non-empty strings without spaces")
         params = dict(extra_params or {})
         for key, value in params.items():
@@ -401,7 +401,9 @@ class OAuth2Grant:
         """Perform the grant with a sync client and return the new token set."""
         form, headers = self._build(current)
         url = self._endpoint_for(fallback_endpoint).resolve(client)
-        logger.debug("requesting a token (grant_type=%s) from %s", self.grant_type, _describe_url(url))
+        logger.debug(
+            "requesting a token (grant_type=%s) from %s", self.grant_type, _describe_url(url)
+        )
         try:
             response = client.post(url, data=form, headers=headers)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -419,7 +421,9 @@ class OAuth2Grant:
         """Perform the grant with an async client and return the new token set."""
         form, headers = self._build(current)
         url = await self._endpoint_for(fallback_endpoint).async_resolve(client)
-        logger.debug("requesting a token (grant_type=%s) from %s", self.grant_type, _describe_url(url))
+        logger.debug(
+            "requesting a token (grant_type=%s) from %s", self.grant_type, _describe_url(url)
+        )
         try:
             response = await client.post(url, data=form, headers=headers)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -430,8 +434,7 @@ class OAuth2Grant:
         detail = safe_text(exc, self._secrets(None))
         return TokenEndpointUnavailableError(
             f"could not reach the token endpoint {_describe_url(url)} "
-            f"({self.grant_type} grant): {type(exc).__name__}"
-            + (f": {detail}" if detail else "")
+            f"({self.grant_type} grant): {type(exc).__name__}" + (f": {detail}" if detail else "")
         )
 
     def _interpret(

@@ -177,7 +177,11 @@ class Session:
             token_set = TokenSet(access_token=token_set)
         elif token_set is not None and not isinstance(token_set, TokenSet):
             raise TypeError("token_set must be a TokenSet, an access token string or None")
-        if refresher is not None and not isinstance(refresher, OAuth2Grant) and not callable(refresher):
+        if (
+            refresher is not None
+            and not isinstance(refresher, OAuth2Grant)
+            and not callable(refresher)
+        ):
             raise TypeError("refresher must be an OAuth2Grant or a callable")
         if token_set is None and refresher is None:
             raise ValueError("a Session needs a token set, a refresher, or both")

@@ -27,7 +27,14 @@ from .helpers import (
 def _loopback_without_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     # Token requests go to 127.0.0.1; an HTTP(S)_PROXY in the environment must not
     # capture them (httpx honours the environment by default).
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
@@ -41,7 +48,9 @@ def _register_clients(server: OAuthTestServer) -> None:
     server.add_client(APP_ID, APP_SECRET, grant_types=("refresh_token",))
     server.add_client(POST_ID, POST_SECRET, auth_method="client_secret_post")
     server.add_client(PUBLIC_ID, grant_types=("refresh_token",))
-    server.add_client(SERVICE_ID, SERVICE_SECRET, grant_types=("client_credentials",), scope="batch")
+    server.add_client(
+        SERVICE_ID, SERVICE_SECRET, grant_types=("client_credentials",), scope="batch"
+    )
 
 
 @pytest.fixture
@@ -65,7 +74,9 @@ def grant(server: OAuthTestServer) -> RefreshTokenGrant:
 
 
 @pytest.fixture
-def session(server: OAuthTestServer, grant: RefreshTokenGrant, clock: FakeClock) -> Iterator[Session]:
+def session(
+    server: OAuthTestServer, grant: RefreshTokenGrant, clock: FakeClock
+) -> Iterator[Session]:
     with Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock) as sess:
         yield sess
 

@@ -34,10 +34,14 @@ from .helpers import (
 pytestmark = [pytest.mark.timeout(30), pytest.mark.anyio]
 
 
-def test_client_secret_basic_with_special_characters(server: OAuthTestServer, clock: FakeClock) -> None:
+def test_client_secret_basic_with_special_characters(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
     # APP_SECRET contains ':', '/', '+', '=' and '%': RFC 6749 2.3.1 form-encodes
     # id and secret before base64; authlib decodes them.
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     assert grant.auth_method == "client_secret_basic"
     session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
     session.refresh()
@@ -50,9 +54,14 @@ def test_client_secret_basic_with_special_characters(server: OAuthTestServer, cl
     assert "client_secret" not in request.body_params and "client_id" not in request.body_params
 
 
-def test_client_secret_post_refresh_and_client_credentials(server: OAuthTestServer, clock: FakeClock) -> None:
+def test_client_secret_post_refresh_and_client_credentials(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
     grant = RefreshTokenGrant(
-        token_url=server.token_url, client_id=POST_ID, client_secret=POST_SECRET, auth_method="client_secret_post"
+        token_url=server.token_url,
+        client_id=POST_ID,
+        client_secret=POST_SECRET,
+        auth_method="client_secret_post",
     )
     session = Session.from_token_response(server.login(POST_ID), refresher=grant, clock=clock)
     session.refresh()
@@ -73,9 +82,13 @@ def test_client_secret_post_refresh_and_client_credentials(server: OAuthTestServ
     assert all(r.query == "" for r in requests)  # secrets travel in the body, never the URL
 
 
-def test_the_server_enforces_the_registered_method(server: OAuthTestServer, clock: FakeClock) -> None:
+def test_the_server_enforces_the_registered_method(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
     # The post-only client presenting HTTP Basic is refused: the methods really differ.
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=POST_ID, client_secret=POST_SECRET)
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=POST_ID, client_secret=POST_SECRET
+    )
     session = Session.from_token_response(server.login(POST_ID), refresher=grant, clock=clock)
     with pytest.raises(TokenRequestRejectedError) as info:
         session.refresh()
@@ -97,7 +110,9 @@ def test_extra_params_are_sent(server: OAuthTestServer, clock: FakeClock) -> Non
 def test_discovery_fetched_once_across_refreshes_and_concurrent_callers(
     server: OAuthTestServer, clock: FakeClock
 ) -> None:
-    grant = RefreshTokenGrant(openid_configuration_url=server.discovery_url, client_id=APP_ID, client_secret=APP_SECRET)
+    grant = RefreshTokenGrant(
+        openid_configuration_url=server.discovery_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
 
     for _ in range(5):  # sequential refreshes, sync and async
@@ -107,7 +122,9 @@ def test_discovery_fetched_once_across_refreshes_and_concurrent_callers(
     clock.advance(3600)
     server.hold()
     results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(session.access_token())) for _ in range(16)]
+    threads = [
+        threading.Thread(target=lambda: results.append(session.access_token())) for _ in range(16)
+    ]
     for thread in threads:
         thread.start()
     server.wait_for_arrivals(11)
@@ -122,9 +139,16 @@ def test_discovery_fetched_once_across_refreshes_and_concurrent_callers(
     assert grant.endpoint is not None and grant.endpoint.token_url == server.token_url
 
 
-def test_concurrent_discovery_by_sessions_sharing_a_grant(server: OAuthTestServer, clock: FakeClock) -> None:
-    grant = RefreshTokenGrant(openid_configuration_url=server.discovery_url, client_id=APP_ID, client_secret=APP_SECRET)
-    sessions = [Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock) for _ in range(4)]
+def test_concurrent_discovery_by_sessions_sharing_a_grant(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
+    grant = RefreshTokenGrant(
+        openid_configuration_url=server.discovery_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
+    sessions = [
+        Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
+        for _ in range(4)
+    ]
     clock.advance(3600)
     server.hold_discovery()
     outcomes: list[Any] = []
@@ -141,12 +165,16 @@ def test_concurrent_discovery_by_sessions_sharing_a_grant(server: OAuthTestServe
             outcomes.append(token)
 
     threads = [threading.Thread(target=sync_caller, args=(s,)) for s in sessions[:2]]
-    threads += [threading.Thread(target=lambda s=s: asyncio.run(async_caller(s))) for s in sessions[2:]]
+    threads += [
+        threading.Thread(target=lambda s=s: asyncio.run(async_caller(s))) for s in sessions[2:]
+    ]
     for thread in threads:
         thread.start()
     server.wait_for_discovery_arrivals(1)
     assert grant.endpoint is not None
-    wait_until(lambda: future_waiters(grant.endpoint._flight) >= 3, what="3 sessions waiting on discovery")
+    wait_until(
+        lambda: future_waiters(grant.endpoint._flight) >= 3, what="3 sessions waiting on discovery"
+    )
     server.release_discovery()
     for thread in threads:
         thread.join(timeout=10)
@@ -156,13 +184,17 @@ def test_concurrent_discovery_by_sessions_sharing_a_grant(server: OAuthTestServe
     assert [r.status for r in server.token_requests] == [200] * 4
 
 
-def test_default_discovery_url_of_a_generated_subclass(server: OAuthTestServer, clock: FakeClock) -> None:
+def test_default_discovery_url_of_a_generated_subclass(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
     class ApiSession(Session):
         default_openid_configuration_url = server.discovery_url
 
     async def main() -> list[str]:
         sessions = [
-            ApiSession.client_credentials(client_id=SERVICE_ID, client_secret=SERVICE_SECRET, clock=clock)
+            ApiSession.client_credentials(
+                client_id=SERVICE_ID, client_secret=SERVICE_SECRET, clock=clock
+            )
             for _ in range(2)
         ]
         tokens = await asyncio.gather(*(s.async_access_token() for s in sessions for _ in range(8)))
@@ -174,9 +206,16 @@ def test_default_discovery_url_of_a_generated_subclass(server: OAuthTestServer, 
     assert server.discovery_fetches == 2  # the default endpoint is cached per session
 
 
-def test_client_credentials_without_a_registered_grant_type(server: OAuthTestServer, clock: FakeClock) -> None:
-    grant = ClientCredentialsGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
+def test_client_credentials_without_a_registered_grant_type(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
+    grant = ClientCredentialsGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     session = Session(refresher=grant, clock=clock)
     with pytest.raises(SessionExpiredError) as info:
         session.access_token()
-    assert isinstance(info.value, TokenRequestRejectedError) and info.value.error == "unauthorized_client"
+    assert (
+        isinstance(info.value, TokenRequestRejectedError)
+        and info.value.error == "unauthorized_client"
+    )

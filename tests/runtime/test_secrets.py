@@ -43,8 +43,15 @@ def _variants(server: OAuthTestServer, extra: list[str]) -> Iterator[str]:
     for secret in secrets:
         yield secret
         yield quote(secret, safe="")
-    for client_id, secret in ((APP_ID, APP_SECRET), (POST_ID, POST_SECRET), (SERVICE_ID, SERVICE_SECRET)):
-        for raw in (f"{client_id}:{secret}", f"{quote(client_id, safe='')}:{quote(secret, safe='')}"):
+    for client_id, secret in (
+        (APP_ID, APP_SECRET),
+        (POST_ID, POST_SECRET),
+        (SERVICE_ID, SERVICE_SECRET),
+    ):
+        for raw in (
+            f"{client_id}:{secret}",
+            f"{quote(client_id, safe='')}:{quote(secret, safe='')}",
+        ):
             yield base64.b64encode(raw.encode()).decode()
 
 
@@ -69,9 +76,17 @@ def test_no_secret_in_logs_repr_or_errors(
         else:
             raise AssertionError("an error was expected")
 
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
-    texts += [repr(session), str(session), repr(grant), repr(session.token_set), str(session.token_set)]
+    texts += [
+        repr(session),
+        str(session),
+        repr(grant),
+        repr(session.token_set),
+        str(session.token_set),
+    ]
 
     with httpx.Client(timeout=5) as api:
         clock.advance(3590)
@@ -99,28 +114,49 @@ def test_no_secret_in_logs_repr_or_errors(
 
     wrong = Session.from_token_response(
         server.login(APP_ID),
-        refresher=RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret="wrong-" + APP_SECRET),
+        refresher=RefreshTokenGrant(
+            token_url=server.token_url, client_id=APP_ID, client_secret="wrong-" + APP_SECRET
+        ),
         clock=clock,
     )
     expect_error(wrong.refresh)
 
     refused = Session(
         TokenSet("x-access-secret", refresh_token="x-refresh-secret", expires_at=clock()),
-        refresher=RefreshTokenGrant(token_url=f"http://127.0.0.1:{unused_port()}/token", client_id="c", client_secret="x-client-secret"),
+        refresher=RefreshTokenGrant(
+            token_url=f"http://127.0.0.1:{unused_port()}/token",
+            client_id="c",
+            client_secret="x-client-secret",
+        ),
         clock=clock,
     )
     expect_error(refused.access_token)
     texts.append(repr(refused))
 
     post = Session.client_credentials(
-        token_url=server.token_url, client_id=POST_ID, client_secret=POST_SECRET, auth_method="client_secret_post", clock=clock
+        token_url=server.token_url,
+        client_id=POST_ID,
+        client_secret=POST_SECRET,
+        auth_method="client_secret_post",
+        clock=clock,
     )
     post.access_token()
     basic = Session.client_credentials(
-        openid_configuration_url=server.discovery_url, client_id=SERVICE_ID, client_secret=SERVICE_SECRET, clock=clock
+        openid_configuration_url=server.discovery_url,
+        client_id=SERVICE_ID,
+        client_secret=SERVICE_SECRET,
+        clock=clock,
     )
     asyncio.run(basic.async_access_token())
-    texts += [repr(post), repr(basic), repr(ClientCredentialsGrant(token_url=server.token_url, client_id=SERVICE_ID, client_secret=SERVICE_SECRET))]
+    texts += [
+        repr(post),
+        repr(basic),
+        repr(
+            ClientCredentialsGrant(
+                token_url=server.token_url, client_id=SERVICE_ID, client_secret=SERVICE_SECRET
+            )
+        ),
+    ]
 
     for error in errors:
         texts += [str(error), repr(error), "".join(traceback.format_exception(error))]
@@ -135,7 +171,11 @@ def test_no_secret_in_logs_repr_or_errors(
     assert len(errors) == 6
 
     everything = "\n".join(texts) + log_text
-    leaked = [v for v in _variants(server, ["x-access-secret", "x-refresh-secret", "x-client-secret"]) if v in everything]
+    leaked = [
+        v
+        for v in _variants(server, ["x-access-secret", "x-refresh-secret", "x-client-secret"])
+        if v in everything
+    ]
     assert leaked == []
     assert all(r.query == "" for r in server.token_requests)
     assert all("?" not in m for m in caplog.messages if "HTTP Request" in m)

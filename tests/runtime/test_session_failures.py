@@ -34,7 +34,9 @@ def _timed(func: Callable[[], object]) -> tuple[BaseException | None, float]:
     return None, time.monotonic() - start
 
 
-def test_invalid_grant_ends_the_session(server: OAuthTestServer, session: Session, clock: FakeClock) -> None:
+def test_invalid_grant_ends_the_session(
+    server: OAuthTestServer, session: Session, clock: FakeClock
+) -> None:
     server.revoke_refresh_token(session.token_set.refresh_token)  # type: ignore[union-attr,arg-type]
     clock.advance(3600)
 
@@ -93,7 +95,9 @@ def test_transient_statuses_keep_the_token_and_retry_once(
 
 
 def test_connection_refused_fails_fast_and_keeps_the_token(clock: FakeClock) -> None:
-    grant = RefreshTokenGrant(token_url=f"http://127.0.0.1:{unused_port()}/token", client_id="c", client_secret="s")
+    grant = RefreshTokenGrant(
+        token_url=f"http://127.0.0.1:{unused_port()}/token", client_id="c", client_secret="s"
+    )
     token = TokenSet("old-access", expires_at=clock() + 10, refresh_token="old-refresh")
     session = Session(token, refresher=grant, clock=clock)
 
@@ -106,16 +110,24 @@ def test_connection_refused_fails_fast_and_keeps_the_token(clock: FakeClock) -> 
 
 
 async def test_connection_refused_async(clock: FakeClock) -> None:
-    grant = RefreshTokenGrant(token_url=f"http://127.0.0.1:{unused_port()}/token", client_id="c", client_secret="s")
-    session = Session(TokenSet("a", expires_at=clock(), refresh_token="r"), refresher=grant, clock=clock)
+    grant = RefreshTokenGrant(
+        token_url=f"http://127.0.0.1:{unused_port()}/token", client_id="c", client_secret="s"
+    )
+    session = Session(
+        TokenSet("a", expires_at=clock(), refresh_token="r"), refresher=grant, clock=clock
+    )
     with pytest.raises(TokenEndpointUnavailableError, match="could not reach"):
         await session.async_access_token()
     assert session.token_set is not None and session.token_set.access_token == "a"
 
 
 def test_slow_token_endpoint_times_out(server: OAuthTestServer, clock: FakeClock) -> None:
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
-    session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, timeout=0.2)
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
+    session = Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, timeout=0.2
+    )
     server.hold()
     try:
         error, elapsed = _timed(session.refresh)
@@ -161,8 +173,12 @@ def test_other_rfc6749_errors_end_the_session(
     assert len(server.token_requests) == 1
 
 
-def test_wrong_client_secret_is_invalid_client_from_authlib(server: OAuthTestServer, clock: FakeClock) -> None:
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret="not-the-secret")
+def test_wrong_client_secret_is_invalid_client_from_authlib(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret="not-the-secret"
+    )
     session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
     with pytest.raises(TokenRequestRejectedError) as info:
         session.refresh()
@@ -170,7 +186,9 @@ def test_wrong_client_secret_is_invalid_client_from_authlib(server: OAuthTestSer
     assert "not-the-secret" not in str(info.value)
 
 
-def test_unknown_4xx_without_oauth_error_is_transient(server: OAuthTestServer, session: Session) -> None:
+def test_unknown_4xx_without_oauth_error_is_transient(
+    server: OAuthTestServer, session: Session
+) -> None:
     server.error_next("something_else", status=403)
     with pytest.raises(TokenEndpointUnavailableError, match="403"):
         session.refresh()
@@ -179,7 +197,9 @@ def test_unknown_4xx_without_oauth_error_is_transient(server: OAuthTestServer, s
 
 def test_error_description_is_sanitised(server: OAuthTestServer, session: Session) -> None:
     refresh = session.token_set.refresh_token  # type: ignore[union-attr]
-    server.error_next("invalid_grant", description=f"refresh token {refresh} was revoked" + "!" * 500)
+    server.error_next(
+        "invalid_grant", description=f"refresh token {refresh} was revoked" + "!" * 500
+    )
     with pytest.raises(TokenRequestRejectedError) as info:
         session.refresh()
     text = str(info.value)
@@ -189,8 +209,12 @@ def test_error_description_is_sanitised(server: OAuthTestServer, session: Sessio
 
 def _mock_session(handler: Callable[[httpx.Request], httpx.Response], clock: FakeClock) -> Session:
     client = httpx.Client(transport=httpx.MockTransport(handler))
-    grant = RefreshTokenGrant(token_url="https://auth.example/token", client_id="c", client_secret="s")
-    return Session(TokenSet("a", refresh_token="r"), refresher=grant, clock=clock, http_client=client)
+    grant = RefreshTokenGrant(
+        token_url="https://auth.example/token", client_id="c", client_secret="s"
+    )
+    return Session(
+        TokenSet("a", refresh_token="r"), refresher=grant, clock=clock, http_client=client
+    )
 
 
 def test_non_json_success_body(clock: FakeClock) -> None:
@@ -200,21 +224,28 @@ def test_non_json_success_body(clock: FakeClock) -> None:
 
 
 def test_success_status_with_an_error_body(clock: FakeClock) -> None:
-    session = _mock_session(lambda request: httpx.Response(200, json={"error": "invalid_grant"}), clock)
+    session = _mock_session(
+        lambda request: httpx.Response(200, json={"error": "invalid_grant"}), clock
+    )
     with pytest.raises(TokenRequestRejectedError):
         session.refresh()
 
 
 def test_redirect_is_not_followed(clock: FakeClock) -> None:
     session = _mock_session(
-        lambda request: httpx.Response(302, headers={"Location": "https://evil.example/steal"}), clock
+        lambda request: httpx.Response(302, headers={"Location": "https://evil.example/steal"}),
+        clock,
     )
     with pytest.raises(TokenEndpointUnavailableError, match="302"):
         session.refresh()
 
 
-def test_discovery_failure_is_transient_and_retried(server: OAuthTestServer, clock: FakeClock) -> None:
-    grant = RefreshTokenGrant(openid_configuration_url=server.discovery_url, client_id=APP_ID, client_secret=APP_SECRET)
+def test_discovery_failure_is_transient_and_retried(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
+    grant = RefreshTokenGrant(
+        openid_configuration_url=server.discovery_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
     server.fail_discovery_next(1)
     with pytest.raises(TokenEndpointUnavailableError, match="OpenID configuration"):

@@ -77,7 +77,9 @@ async def test_async_proactive_refresh(
 
 
 def test_custom_leeway(server: OAuthTestServer, grant: RefreshTokenGrant, clock: FakeClock) -> None:
-    session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, leeway=600)
+    session = Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, leeway=600
+    )
     clock.advance(3600 - 599)
     session.access_token()
     assert len(server.token_requests) == 1
@@ -174,7 +176,9 @@ def test_rotated_refresh_tokens_are_used_and_reported_once(
 ) -> None:
     login = server.login(APP_ID)
     seen: list[TokenSet] = []
-    session = Session.from_token_response(login, refresher=grant, clock=clock, on_refresh=seen.append)
+    session = Session.from_token_response(
+        login, refresher=grant, clock=clock, on_refresh=seen.append
+    )
 
     first = session.refresh()
     second = session.refresh()
@@ -194,7 +198,9 @@ def test_non_rotating_server_keeps_the_refresh_token(
     static_server: OAuthTestServer, clock: FakeClock
 ) -> None:
     login = static_server.login(APP_ID)
-    grant = RefreshTokenGrant(token_url=static_server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
+    grant = RefreshTokenGrant(
+        token_url=static_server.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     session = Session.from_token_response(login, refresher=grant, clock=clock)
     first = session.refresh()
     session.refresh()
@@ -212,7 +218,9 @@ async def test_async_on_refresh_from_sync_and_async_paths(
         await asyncio.sleep(0)
         seen.append((token_set, asyncio.get_running_loop() is not None))
 
-    session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh)
+    session = Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh
+    )
     # A sync refresh called from inside a running event loop (this test): the async
     # callback must still run, on a loop of its own.
     first = session.refresh()
@@ -231,7 +239,9 @@ async def test_sync_on_refresh_from_the_async_path_runs_off_the_loop(
         threads.append(threading.get_ident())
         seen.append(token_set)
 
-    session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh)
+    session = Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh
+    )
     token = await session.async_refresh()
     assert seen == [token]
     assert threads and threads[0] != loop_thread
@@ -246,7 +256,9 @@ def test_on_refresh_runs_before_the_token_is_handed_out(
         observed.append(session.token_set)  # still the old one: not handed out yet
         observed.append(session.access_token())  # re-entrant: gets the new one, no deadlock
 
-    session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh)
+    session = Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh
+    )
     old = session.token_set
     clock.advance(3600)
     new = session.access_token()
@@ -263,7 +275,9 @@ def test_on_refresh_failure_reaches_the_caller_but_the_token_is_kept(
     def on_refresh(token_set: TokenSet) -> None:
         raise PersistError("disk full")
 
-    session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh)
+    session = Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh
+    )
     old = session.access_token()
     clock.advance(3600)
     with pytest.raises(PersistError):
@@ -279,7 +293,9 @@ async def test_async_on_refresh_failure_reaches_the_async_caller(
     async def on_refresh(token_set: TokenSet) -> None:
         raise LookupError("vault unavailable")
 
-    session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh)
+    session = Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, on_refresh=on_refresh
+    )
     with pytest.raises(LookupError):
         await session.async_refresh()
     assert session.token_set is not None and len(server.token_requests) == 1
@@ -292,7 +308,11 @@ def test_client_credentials_fetch_lazily_and_refetch_on_expiry(
     server: OAuthTestServer, clock: FakeClock, api: httpx.Client
 ) -> None:
     session = Session.client_credentials(
-        token_url=server.token_url, client_id=SERVICE_ID, client_secret=SERVICE_SECRET, scopes=["batch"], clock=clock
+        token_url=server.token_url,
+        client_id=SERVICE_ID,
+        client_secret=SERVICE_SECRET,
+        scopes=["batch"],
+        clock=clock,
     )
     assert session.token_set is None and server.token_requests == []
     assert call_api(session, api, server.api_url).status_code == 200
@@ -329,7 +349,9 @@ def test_public_client_sends_client_id_only(server: OAuthTestServer, clock: Fake
 
 
 def test_refresh_grant_can_narrow_the_scope(server: OAuthTestServer, clock: FakeClock) -> None:
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET, scopes="read")
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET, scopes="read"
+    )
     session = Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
     assert session.refresh().scopes == ("read",)
     assert session.refresh().scopes == ("read",)
@@ -364,7 +386,11 @@ async def test_async_callable_used_from_sync_and_async_callers(clock: FakeClock)
         count += 1
         return TokenSet(f"tok-{count}", expires_at=clock() + 100, refresh_token="r")
 
-    session = Session(TokenSet("tok-0", expires_at=clock() + 10, refresh_token="r0"), refresher=refresher, clock=clock)
+    session = Session(
+        TokenSet("tok-0", expires_at=clock() + 10, refresh_token="r0"),
+        refresher=refresher,
+        clock=clock,
+    )
     assert await session.async_access_token() == "tok-1"
     clock.advance(100)
     assert session.access_token() == "tok-2"  # sync caller inside a running loop
@@ -410,7 +436,9 @@ def test_callable_errors(clock: FakeClock) -> None:
         ending.access_token()
 
 
-def test_refresher_calling_back_into_its_session_fails_instead_of_deadlocking(clock: FakeClock) -> None:
+def test_refresher_calling_back_into_its_session_fails_instead_of_deadlocking(
+    clock: FakeClock,
+) -> None:
     def refresher(current: TokenSet | None) -> TokenSet:
         session.access_token()  # would wait for itself
         return TokenSet("never")
@@ -467,7 +495,9 @@ def test_set_token_set_revives_an_ended_session(
 
 
 def test_constructor_validation(server: OAuthTestServer) -> None:
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     with pytest.raises(ValueError, match="token set, a refresher"):
         Session()
     with pytest.raises(ValueError, match="refresh_token"):
@@ -481,20 +511,33 @@ def test_constructor_validation(server: OAuthTestServer) -> None:
     with pytest.raises(ValueError, match="exactly one"):
         RefreshTokenGrant(token_url=server.token_url, openid_configuration_url=server.discovery_url)
     with pytest.raises(ValueError, match="needs client_id and client_secret"):
-        RefreshTokenGrant(token_url=server.token_url, client_id="x", auth_method="client_secret_post")
+        RefreshTokenGrant(
+            token_url=server.token_url, client_id="x", auth_method="client_secret_post"
+        )
     with pytest.raises(ValueError, match="auth_method is 'none'"):
-        RefreshTokenGrant(token_url=server.token_url, client_id="x", client_secret="s", auth_method="none")
+        RefreshTokenGrant(
+            token_url=server.token_url, client_id="x", client_secret="s", auth_method="none"
+        )
     with pytest.raises(ValueError, match="grant_type"):
-        ClientCredentialsGrant(token_url=server.token_url, client_id="x", client_secret="s", extra_params={"grant_type": "password"})
+        ClientCredentialsGrant(
+            token_url=server.token_url,
+            client_id="x",
+            client_secret="s",
+            extra_params={"grant_type": "password"},
+        )
     with pytest.raises(ValueError, match="absolute"):
         RefreshTokenGrant(token_url="/token")
 
 
-def test_defaults_declared_by_a_generated_subclass(server: OAuthTestServer, clock: FakeClock) -> None:
+def test_defaults_declared_by_a_generated_subclass(
+    server: OAuthTestServer, clock: FakeClock
+) -> None:
     class ApiSession(Session):
         default_token_urls = {"client_credentials": server.token_url}
 
-    session = ApiSession.client_credentials(client_id=SERVICE_ID, client_secret=SERVICE_SECRET, clock=clock)
+    session = ApiSession.client_credentials(
+        client_id=SERVICE_ID, client_secret=SERVICE_SECRET, clock=clock
+    )
     assert isinstance(session, ApiSession)
     assert session.access_token()
     assert len(server.token_requests) == 1
@@ -504,8 +547,12 @@ def test_defaults_declared_by_a_generated_subclass(server: OAuthTestServer, cloc
 
 def test_close_only_closes_owned_clients(server: OAuthTestServer, clock: FakeClock) -> None:
     mine = httpx.Client(timeout=5)
-    grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
-    with Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock, http_client=mine) as session:
+    grant = RefreshTokenGrant(
+        token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
+    with Session.from_token_response(
+        server.login(APP_ID), refresher=grant, clock=clock, http_client=mine
+    ) as session:
         session.refresh()
     assert not mine.is_closed
     mine.close()

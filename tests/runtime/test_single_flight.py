@@ -38,7 +38,9 @@ def _wait_for_pileup(server: OAuthTestServer, session: Session, waiters: int) ->
     wait_until(lambda: flight_waiters(session) >= waiters, what=f"{waiters} waiting callers")
 
 
-def test_64_threads_one_token_request(server: OAuthTestServer, session: Session, clock: FakeClock) -> None:
+def test_64_threads_one_token_request(
+    server: OAuthTestServer, session: Session, clock: FakeClock
+) -> None:
     old = session.access_token()
     clock.advance(3600)  # expired
     server.hold()
@@ -61,7 +63,9 @@ def test_64_threads_one_token_request(server: OAuthTestServer, session: Session,
     assert results[0] == session.access_token()
 
 
-async def test_64_tasks_one_token_request(server: OAuthTestServer, session: Session, clock: FakeClock) -> None:
+async def test_64_tasks_one_token_request(
+    server: OAuthTestServer, session: Session, clock: FakeClock
+) -> None:
     old = session.token_set.access_token  # type: ignore[union-attr]
     clock.advance(3600)
     server.hold()
@@ -97,7 +101,9 @@ def test_mixed_threads_and_tasks_on_several_loops(
                 results.append(token)
 
         async def loop_main() -> None:
-            tokens = await asyncio.gather(*(session.async_access_token() for _ in range(tasks_per_loop)))
+            tokens = await asyncio.gather(
+                *(session.async_access_token() for _ in range(tasks_per_loop))
+            )
             with lock:
                 results.extend(tokens)
 
@@ -162,12 +168,16 @@ def test_every_waiter_gets_the_same_terminal_error(
                 errors.append(exc)
 
     async def loop_main() -> None:
-        outcomes = await asyncio.gather(*(session.async_access_token() for _ in range(8)), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(session.async_access_token() for _ in range(8)), return_exceptions=True
+        )
         with lock:
             errors.extend(outcomes)
 
     threads = [threading.Thread(target=sync_caller, daemon=True) for _ in range(16)]
-    threads += [threading.Thread(target=lambda: asyncio.run(loop_main()), daemon=True) for _ in range(2)]
+    threads += [
+        threading.Thread(target=lambda: asyncio.run(loop_main()), daemon=True) for _ in range(2)
+    ]
     for thread in threads:
         thread.start()
     _wait_for_pileup(server, session, 31)
@@ -273,9 +283,7 @@ def test_one_session_across_event_loops_in_sequence(
     assert [r.status for r in server.token_requests] == [200, 200, 200]
 
 
-def test_caller_supplied_async_client_is_used(
-    server: OAuthTestServer, clock: FakeClock
-) -> None:
+def test_caller_supplied_async_client_is_used(server: OAuthTestServer, clock: FakeClock) -> None:
     requests: list[httpx.Request] = []
 
     async def record(request: httpx.Request) -> None:
@@ -283,7 +291,9 @@ def test_caller_supplied_async_client_is_used(
 
     async def main() -> str:
         async with httpx.AsyncClient(timeout=5, event_hooks={"request": [record]}) as client:
-            grant = RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret="x")
+            grant = RefreshTokenGrant(
+                token_url=server.token_url, client_id=APP_ID, client_secret="x"
+            )
             session = Session.from_token_response(
                 {"access_token": "a", "refresh_token": "r", "expires_in": 0},
                 refresher=grant,

@@ -639,7 +639,9 @@ class OAuthTestServer:
             self._api_calls.append(ApiCall(token=token, status=result[0]))
         return result
 
-    def _token(self, headers: Any, body: bytes, query: str) -> tuple[int, Any, list[tuple[str, str]]]:
+    def _token(
+        self, headers: Any, body: bytes, query: str
+    ) -> tuple[int, Any, list[tuple[str, str]]]:
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         auth_header = headers.get("Authorization") or ""
         if auth_header.lower().startswith("basic "):
@@ -687,7 +689,11 @@ class OAuthTestServer:
                         self._omit -= 1
                 if omit:
                     answered_by = "omit"
-                    result = (200, {k: v for k, v in result[1].items() if k != "access_token"}, result[2])
+                    result = (
+                        200,
+                        {k: v for k, v in result[1].items() if k != "access_token"},
+                        result[2],
+                    )
 
         record = TokenRequest(
             grant_type=form.get("grant_type"),
@@ -704,4 +710,3 @@ class OAuthTestServer:
         with self._lock:
             self._token_requests.append(record)
         return result
-
