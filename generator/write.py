@@ -63,8 +63,12 @@ def _check_target(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise OutputError(f"output path {out} exists and is not a directory")
     parent = out.parent
-    if not parent.exists():
-        raise OutputError(f"the parent directory of {out} does not exist")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {parent}: {exc.strerror or exc}") from None
+    if not parent.is_dir():
+        raise OutputError(f"{parent} is not a directory")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write in {parent}: permission denied")
 

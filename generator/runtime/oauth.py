@@ -447,7 +447,8 @@ class OAuth2Grant:
         if 200 <= status < 300 and (body is None or error_code is None or "access_token" in body):
             if body is None:
                 raise InvalidTokenResponseError(
-                    f"the token endpoint answered HTTP {status} with a body that is not a JSON object"
+                    f"the token endpoint answered HTTP {status} with a body that is not "
+                    "a JSON object"
                 )
             token_set = TokenSet.from_response(body, clock=clock)
             if not token_set.scopes and self._scopes:

@@ -94,8 +94,9 @@ _A = TypeVar("_A")
 
 
 def _is_async_callable(func: object) -> bool:
+    """``async def`` functions, partials of them, and objects with ``async def __call__``."""
     return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
-        getattr(func, "__call__", None)
+        getattr(type(func), "__call__", None)
     )
 
 
@@ -569,14 +570,17 @@ class Session:
         flight.future.set_exception(error)
 
     def _install(self, flight: _Flight, token: TokenSet) -> None:
-        now = self._clock()
+        try:
+            now: float | None = self._clock()
+        except Exception:  # a broken clock must not strand the waiters
+            now = None
         with self._lock:
             self._token = token
             self._refresh_at = self._deadline(token, now=now)
             if self._flight is flight:
                 self._flight = None
-        if token.expires_at is None:
-            logger.debug("access token refreshed (no expiry given)")
+        if token.expires_at is None or now is None:
+            logger.debug("access token refreshed")
         else:
             logger.debug("access token refreshed (expires in %.0f s)", token.expires_at - now)
         flight.future.set_result(token)
@@ -671,9 +675,21 @@ class Session:
             raise
         flight.task = task
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        await asyncio.shield(task)  # raises what on_refresh raised, if anything
+        task.add_done_callback(lambda done: self._task_done(flight, done))
+        try:
+            await asyncio.shield(task)  # raises what on_refresh raised, if anything
+        except asyncio.CancelledError:
+            if not (task.cancelled() and flight.future.done()):
+                raise  # this caller was cancelled; the refresh carries on for the others
+            # The refresh task itself was cancelled: report it like the waiters get it.
         return flight.future.result()
+
+    def _task_done(self, flight: _Flight, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not flight.future.done():
+            # Cancelled before it ever ran (its loop shutting down): the waiters must
+            # still hear about it.
+            pass
 
     async def _lead_async(self, flight: _Flight, current: TokenSet | None, reason: str) -> None:
         logger.debug("refreshing the access token (%s)", reason if current else "first token")
@@ -741,7 +757,7 @@ class _Flight:
     gets an answer or an error instead of a deadlock.
     """
 
-    __slots__ = ("future", "pending", "task", "_loop_thread", "_threads")
+    __slots__ = ("_loop_thread", "_threads", "future", "pending", "task")
 
     def __init__(self, *, is_async: bool) -> None:
         self.future: concurrent.futures.Future[TokenSet] = concurrent.futures.Future()

@@ -21,7 +21,7 @@ try:  # the tests package may or may not be importable as ``tests``
         unused_port,
     )
 except ImportError:  # pragma: no cover - depends on how pytest set up sys.path
-    from support.oauth_server import (  # type: ignore[no-redef]  # noqa: F401
+    from support.oauth_server import (  # type: ignore[no-redef,import-not-found]  # noqa: F401
         ApiCall,
         FakeClock,
         OAuthTestServer,
@@ -30,6 +30,28 @@ except ImportError:  # pragma: no cover - depends on how pytest set up sys.path
     )
 
 from generator.runtime.session import Session
+
+__all__ = [
+    "APP_ID",
+    "APP_SECRET",
+    "POST_ID",
+    "POST_SECRET",
+    "PUBLIC_ID",
+    "SERVICE_ID",
+    "SERVICE_SECRET",
+    "ApiCall",
+    "FakeClock",
+    "OAuthTestServer",
+    "TokenRequest",
+    "async_call_api",
+    "call_api",
+    "flight_waiters",
+    "future_waiters",
+    "run_in_thread",
+    "run_loop_in_thread",
+    "unused_port",
+    "wait_until",
+]
 
 APP_ID = "banking-app"
 APP_SECRET = "app-s3cret:with/special+chars=%41"

@@ -171,9 +171,10 @@ def test_concurrent_discovery_by_sessions_sharing_a_grant(
     for thread in threads:
         thread.start()
     server.wait_for_discovery_arrivals(1)
-    assert grant.endpoint is not None
+    endpoint = grant.endpoint
+    assert endpoint is not None
     wait_until(
-        lambda: future_waiters(grant.endpoint._flight) >= 3, what="3 sessions waiting on discovery"
+        lambda: future_waiters(endpoint._flight) >= 3, what="3 sessions waiting on discovery"
     )
     server.release_discovery()
     for thread in threads:

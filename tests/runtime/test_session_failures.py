@@ -196,7 +196,8 @@ def test_unknown_4xx_without_oauth_error_is_transient(
 
 
 def test_error_description_is_sanitised(server: OAuthTestServer, session: Session) -> None:
-    refresh = session.token_set.refresh_token  # type: ignore[union-attr]
+    assert session.token_set is not None and session.token_set.refresh_token is not None
+    refresh = session.token_set.refresh_token
     server.error_next(
         "invalid_grant", description=f"refresh token {refresh} was revoked" + "!" * 500
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from typing import Any
 
@@ -565,3 +566,27 @@ def test_close_only_closes_owned_clients(server: OAuthTestServer, clock: FakeClo
     assert client.is_closed
     owned.refresh()  # still usable: a new client is opened
     owned.close()
+
+
+def test_async_callable_objects_and_partials_are_recognised(clock: FakeClock) -> None:
+    class VaultRefresher:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def __call__(self, current: TokenSet | None) -> TokenSet:
+            self.calls += 1
+            return TokenSet(f"obj-{self.calls}", expires_at=clock() + 100)
+
+    async def with_prefix(prefix: str, current: TokenSet | None) -> dict[str, Any]:
+        return {"access_token": f"{prefix}-token", "expires_in": 100}
+
+    refresher = VaultRefresher()
+    session = Session(refresher=refresher, clock=clock)
+    assert session.access_token() == "obj-1"
+    assert asyncio.run(session.async_refresh()).access_token == "obj-2"
+    assert "VaultRefresher" in repr(session)
+
+    partial_session = Session(refresher=functools.partial(with_prefix, "p"), clock=clock)
+    assert partial_session.access_token() == "p-token"
+    assert asyncio.run(partial_session.async_refresh()).access_token == "p-token"
+    assert "'p'" not in repr(partial_session)  # a partial's arguments are never shown

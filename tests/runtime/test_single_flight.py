@@ -308,3 +308,33 @@ def test_caller_supplied_async_client_is_used(server: OAuthTestServer, clock: Fa
     assert len(requests) == 1 and requests[0].url.path == "/token"
     (record_,) = server.token_requests
     assert record_.status == 401 and record_.auth_method is None
+
+
+async def test_refresh_task_cancelled_before_it_ran_releases_everyone(
+    server: OAuthTestServer, session: Session, clock: FakeClock
+) -> None:
+    clock.advance(3600)
+    leader = asyncio.ensure_future(session.async_access_token())
+    await asyncio.sleep(0)  # the leader has created the refresh task, which has not run yet
+    flight = session._flight
+    assert flight is not None and flight.task is not None and not flight.task.done()
+    thread_outcome: list[Any] = []
+    waiter = threading.Thread(target=lambda: thread_outcome.append(_catch(session.access_token)))
+    waiter.start()
+    while flight_waiters(session) < 1:
+        await asyncio.sleep(0.002)
+    flight.task.cancel()
+    with pytest.raises(TokenRefreshError, match="interrupted"):
+        await leader
+    await asyncio.to_thread(waiter.join, 10)
+    assert isinstance(thread_outcome[0], TokenRefreshError)
+    assert server.token_requests == []
+    assert await session.async_access_token()  # the next call refreshes normally
+    assert len(server.token_requests) == 1
+
+
+def _catch(call: Any) -> Any:
+    try:
+        return call()
+    except BaseException as exc:  # noqa: BLE001
+        return exc

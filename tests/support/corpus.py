@@ -283,7 +283,8 @@ def run_entry(entry: CorpusEntry, workdir: Path, cache_dir: Path) -> Outcome:
     outcome.models = report["models"]
     if "error" in report:
         outcome.imported = False
-        outcome.fail(f"generated package {package} does not import: {_last_lines(report['error'])}")
+        error = _last_lines(report["error"].replace(str(out) + os.sep, ""))
+        outcome.fail(f"generated package {package} does not import: {error}")
     else:
         outcome.imported = True
         notes = [f"{report['groups']} groups, {report['models']} models"]
@@ -314,7 +315,7 @@ def _keys(keys: list[tuple[str, str]]) -> str:
     return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
 
 
-def _last_lines(text: str, count: int = 6) -> str:
+def _last_lines(text: str, count: int = 5) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()[-count:])
 
 

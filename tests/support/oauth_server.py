@@ -36,7 +36,7 @@ from types import SimpleNamespace, TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from authlib.oauth2.rfc6749 import (
+from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
     AuthorizationServer,
     ClientMixin,
     OAuth2Error,
@@ -45,8 +45,11 @@ from authlib.oauth2.rfc6749 import (
     TokenMixin,
     grants,
 )
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6750 import (  # type: ignore[import-untyped]
+    BearerTokenGenerator,
+    BearerTokenValidator,
+)
 
 __all__ = [
     "ApiCall",
