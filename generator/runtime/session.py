@@ -689,7 +689,7 @@ class Session:
         if not flight.future.done():
             # Cancelled before it ever ran (its loop shutting down): the waiters must
             # still hear about it.
-            pass
+            self._fail(flight, asyncio.CancelledError())
 
     async def _lead_async(self, flight: _Flight, current: TokenSet | None, reason: str) -> None:
         logger.debug("refreshing the access token (%s)", reason if current else "first token")
