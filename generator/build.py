@@ -68,8 +68,9 @@ def body_kind(media: str) -> str:
 
 
 class ApiBuilder:
-    def __init__(self, source: SpecSource) -> None:
+    def __init__(self, source: SpecSource, *, allow_skip: bool = False) -> None:
         self.source = source
+        self.allow_skip = allow_skip
         self.tree: dict[str, Any] = source.root.tree
         self.schemas = SchemaConverter(source)
         self.warnings: list[Diagnostic] = []
@@ -83,7 +84,10 @@ class ApiBuilder:
         info = self.tree.get("info") if isinstance(self.tree.get("info"), dict) else {}
         operations = []
         for path, method, op, op_key, item, item_key in iter_operations(self.source):
-            operations.append(self._operation(path, method, op, op_key, item, item_key))
+            try:
+                operations.append(self._operation(path, method, op, op_key, item, item_key))
+            except (SpecError, RecursionError) as exc:
+                self._cannot_generate(method, path, op, op_key, exc)
         components = self.tree.get("components")
         if isinstance(components, dict) and isinstance(components.get("schemas"), dict):
             for name in components["schemas"]:
@@ -105,6 +109,19 @@ class ApiBuilder:
             security_schemes=self.security_schemes,
             tags=tags,
         )
+
+    def _cannot_generate(self, method: str, path: str, op: dict[str, Any], op_key: NodeKey, exc: Exception) -> None:
+        """No operation is lost silently: an error naming it, or with allow_skip a warning naming it."""
+        reason = "; ".join(d.message + (f" ({d.location})" if d.location else "") for d in exc.diagnostics) if isinstance(exc, SpecError) else "schemas nest too deeply"
+        name = op.get("operationId") or f"{method.upper()} {path}"
+        diagnostic = Diagnostic(
+            f"operation {name} ({method.upper()} {path}) cannot be generated: {reason}",
+            self.source.location(op_key),
+            "warning" if self.allow_skip else "error",
+        )
+        if not self.allow_skip:
+            raise SpecError(diagnostic)
+        self.warnings.append(diagnostic)
 
     # ------------------------------------------------------------ security
 
@@ -330,8 +347,8 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def build_api(source: SpecSource) -> tuple[Api, list[Diagnostic]]:
-    builder = ApiBuilder(source)
+def build_api(source: SpecSource, *, allow_skip: bool = False) -> tuple[Api, list[Diagnostic]]:
+    builder = ApiBuilder(source, allow_skip=allow_skip)
     try:
         api = builder.build()
     except RecursionError:

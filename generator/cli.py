@@ -107,6 +107,21 @@ def security_command(spec: Path, fmt: str) -> None:
         click.echo(f"{row['operation'].ljust(width_op)}  {row['class'].ljust(width_cls)}  {row['summary']}")
 
 
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def diff_command(old: Path, new: Path, fmt: str) -> None:
+    """Compare the generated client surface of OLD and NEW; exit 1 when a change is breaking."""
+    from .diff import diff_specs, render
+
+    report = diff_specs(old, new)
+    click.echo(render(report, fmt))
+    if report.breaking:
+        click.echo(f"accessgen: exit status 1: breaking changes (suggested version bump: {report.suggested_bump})", err=True)
+        sys.exit(1)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

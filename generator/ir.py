@@ -53,6 +53,8 @@ class ModelRef:
 class UnionType:
     members: tuple["TypeExpr", ...]
     discriminator: str | None = None
+    # discriminator value -> key of the member model it selects (explicit mapping and implicit names)
+    mapping: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -240,8 +240,8 @@ class SpecSource:
             node, key = self.get(target, referrer=key), target
         return node, key
 
-    def check_all_refs(self) -> None:
-        """Load every reachable document and fail on the first dangling ``$ref``."""
+    def check_all_refs(self) -> list[Diagnostic]:
+        """Load every reachable document; the dangling ``$ref``s found (at most 20)."""
         visited: set[NodeKey] = set()
         pending = [NodeKey(self.root.path, "")]
         errors: list[Diagnostic] = []
@@ -266,8 +266,7 @@ class SpecSource:
                 pending.append(target)
             if len(errors) >= 20:
                 break
-        if errors:
-            raise SpecError(errors)
+        return errors
 
 
 def _iter_refs(node: Any, pointer: str) -> Iterator[tuple[Any, str]]:
@@ -323,7 +322,11 @@ def line_of(text: str, pointer: str) -> int | None:
 
 
 def load_spec(path: str | Path, *, check_refs: bool = True) -> SpecSource:
-    """Load a root spec, check it is OpenAPI, and load the documents its refs reach."""
+    """Load a root spec, check it is OpenAPI, and load the documents its refs reach.
+
+    Dangling refs are errors here unless ``check_refs`` is false (``--allow-skip``), where
+    the operations that use them are skipped later, each with a warning.
+    """
     resolved = Path(path).resolve()
     shown = str(path)
     try:
@@ -365,5 +368,7 @@ def load_spec(path: str | Path, *, check_refs: bool = True) -> SpecSource:
         )
     source = SpecSource(doc)
     if check_refs:
-        source.check_all_refs()
+        errors = source.check_all_refs()
+        if errors:
+            raise SpecError(errors)
     return source

@@ -23,6 +23,7 @@ from .validate import validate
 class GenerateOptions:
     package_name: str | None = None
     strict: bool = False
+    allow_skip: bool = False
     templates: Path | None = None
     package_version: str | None = None
 
@@ -36,10 +37,10 @@ class Generated:
     formatted_count: int
 
 
-def load_api(spec: str | Path, *, strict: bool = False) -> tuple[Api, tuple[Diagnostic, ...]]:
-    source = load_spec(spec)
+def load_api(spec: str | Path, *, strict: bool = False, allow_skip: bool = False) -> tuple[Api, tuple[Diagnostic, ...]]:
+    source = load_spec(spec, check_refs=not allow_skip)
     result = validate(source, strict=strict)
-    api, build_warnings = build_api(source)
+    api, build_warnings = build_api(source, allow_skip=allow_skip)
     return api, result.warnings + tuple(build_warnings)
 
 
@@ -58,7 +59,7 @@ def pep440_version(raw: str) -> str:
 
 
 def generate(spec: str | Path, options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
-    api, warnings = load_api(spec, strict=options.strict)
+    api, warnings = load_api(spec, strict=options.strict, allow_skip=options.allow_skip)
     package = to_package_name(options.package_name) if options.package_name else default_package_name(api)
     plan = Planner(api, package, __version__).plan()
     version = options.package_version or pep440_version(api.version)

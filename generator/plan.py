@@ -44,10 +44,10 @@ from .naming import (
 from .security import describe
 
 # Names the generated modules import; models and fields must not shadow them.
-ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "Any", "Literal", "Union", "datetime", "uuid", "decimal", "None"})
-RESERVED_CLASS_NAMES = frozenset({"Any", "Literal", "Union", "Annotated", "BaseModel", "ConfigDict", "Field", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "Enum", "ApiModel"})
+ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "Any", "Literal", "Union", "Annotated", "datetime", "uuid", "decimal", "None", "tag_by_property"})
+RESERVED_CLASS_NAMES = frozenset({"Any", "Literal", "Union", "Annotated", "BaseModel", "ConfigDict", "Field", "Tag", "Discriminator", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "Enum", "ApiModel", "ReadOnlyAwareModel"})
 CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "operations"})
-PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "typing"}
+PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "typing", "Annotated", "Union", "Tag", "Discriminator", "tag_by_property"}
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,8 @@ class Planner:
         if isinstance(t, ModelRef):
             return qualifier + self.class_names[t.key]
         if isinstance(t, UnionType):
+            if t.discriminator and t.mapping:
+                return self._discriminated(t, qualifier)
             parts = _dedupe([self.annotation(m, qualifier) for m in t.members])
             if "Any" in parts:
                 return "Any"
@@ -230,6 +232,14 @@ class Planner:
             inner = self.annotation(t.inner, qualifier)
             return inner if inner in ("Any", "None") or inner.endswith("| None") else f"{inner} | None"
         raise TypeError(t)
+
+    def _discriminated(self, t: UnionType, qualifier: str) -> str:
+        """A pydantic tagged union: the discriminator value picks the member, whatever its field types."""
+        members = [m for m in t.members if isinstance(m, ModelRef)]
+        tags = {m.key: self.class_names[m.key] for m in members}
+        tagged = ", ".join(f"Annotated[{qualifier}{tags[m.key]}, Tag({tags[m.key]!r})]" for m in members)
+        mapping = {value: tags[key] for value, key in t.mapping if key in tags}
+        return f"Annotated[Union[{tagged}], Discriminator(tag_by_property({t.discriminator!r}, {mapping!r}))]"
 
     def _with_enum_values(self, t: TypeExpr, qualifier: str) -> str:
         if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), EnumModel):
@@ -256,7 +266,7 @@ class Planner:
         if isinstance(model, AliasModel):
             return PlannedModel("alias", name, model.description, target=self.annotation(model.target))
         fields = []
-        taken = ANNOTATION_NAMES | PYDANTIC_RESERVED
+        taken = ANNOTATION_NAMES | PYDANTIC_RESERVED | {"read_only_fields", "ClassVar"}
         names = unique([attribute_name(p.json_name, avoid=taken) for p in model.properties], taken=taken)
         for prop, field_name in zip(model.properties, names):
             annotation = self.annotation(prop.type)
@@ -566,7 +576,8 @@ class Planner:
 
 def _primitive(t: PrimitiveType) -> str:
     if t.name == "string":
-        return {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID", "binary": "bytes"}.get(t.format or "", "str")
+        formats = {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID", "binary": "bytes", "decimal": "decimal.Decimal"}
+        return formats.get(t.format or "", "str")
     return {"integer": "int", "number": "float", "boolean": "bool", "null": "None"}[t.name]
 
 

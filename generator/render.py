@@ -40,6 +40,10 @@ def pystr(value: Any) -> str:
     return repr(str(value))
 
 
+def pylist(value: Any) -> str:
+    return repr([str(v) for v in value])
+
+
 def pytuple(value: Any) -> str:
     return repr(tuple(str(v) for v in value))
 
@@ -121,6 +125,7 @@ def call_tuple(op: PlannedOperation) -> str:
 FILTERS: dict[str, Callable[..., str]] = {
     "pystr": pystr,
     "pytuple": pytuple,
+    "pylist": pylist,
     "oneline": oneline,
     "docbody": docbody,
     "docstring": docstring,
@@ -151,7 +156,8 @@ def make_environment(user_templates: Path | None = None) -> jinja2.Environment:
 
 _MODULES = ("datetime", "decimal", "typing", "uuid", "warnings")
 _ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")
-_TYPING_NAMES = ("Any", "Literal", "TypeVar")
+_TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeVar", "Union")
+_PYDANTIC_NAMES = ("Discriminator", "Field", "Tag")
 
 
 def _names_used(body: str) -> set[str]:
@@ -163,7 +169,7 @@ def _names_used(body: str) -> set[str]:
         return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
 
 
-def imports_for(body: str, extra: list[str]) -> str:
+def imports_for(body: str, extra: list[str], runtime_prefix: str = "..") -> str:
     """The import block a module body needs, so no module carries unused imports."""
     used = _names_used(body)
     lines = [f"import {module}" for module in _MODULES if module in used]
@@ -176,6 +182,11 @@ def imports_for(body: str, extra: list[str]) -> str:
     if typing_names:
         lines.append(f"from typing import {', '.join(typing_names)}")
     lines.sort(key=lambda line: (line.startswith("from "), line.split()[1]))
+    pydantic_names = [n for n in _PYDANTIC_NAMES if n in used]
+    if pydantic_names:
+        lines.extend(["", f"from pydantic import {', '.join(pydantic_names)}"])
+    if "tag_by_property" in used and not any("_runtime.models import" in line for line in extra):
+        lines.extend(["", f"from {runtime_prefix}_runtime.models import tag_by_property"])
     if lines and extra:
         lines.append("")
     lines.extend(extra)
@@ -218,16 +229,17 @@ def render_package(plan: PackagePlan, package_version: str, user_templates: Path
         files[f"{pkg}/_runtime/{module.name}"] = module.read_text(encoding="utf-8")
     files[f"{pkg}/py.typed"] = ""
 
-    classes = [m for m in plan.models if m.kind != "alias"]
+    # Enums first: field defaults like `Kind.A` are evaluated when the class body runs.
+    classes = [m for m in plan.models if m.kind == "enum"] + [m for m in plan.models if m.kind == "object"]
     aliases = _alias_order([m for m in plan.models if m.kind == "alias"])
     models_template = env.get_template("models.py.jinja")
     body = models_template.render(plan=plan, classes=classes, aliases=aliases, exports=[m.name for m in plan.models], imports=IMPORTS_MARK)
-    runtime_bases = sorted({m.enum_base for m in classes if m.kind == "enum"} | ({"ApiModel"} if any(m.kind == "object" for m in classes) else set()))
+    bases = {m.enum_base for m in classes if m.kind == "enum"}
+    bases |= {"ReadOnlyAwareModel" if m.has_read_only else "ApiModel" for m in classes if m.kind == "object"}
+    runtime_bases = sorted(bases)
+    if "tag_by_property" in _names_used(body):
+        runtime_bases.append("tag_by_property")
     extra = []
-    if re.search(r"\bField\(", body):
-        extra.append("from pydantic import Field")
-    if extra and runtime_bases:
-        extra.append("")
     if runtime_bases:
         extra.append(f"from .._runtime.models import {', '.join(runtime_bases)}")
     files[f"{pkg}/models/__init__.py"] = body.replace(IMPORTS_MARK, imports_for(body, extra), 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import Diagnostic
+from .errors import Diagnostic, SpecError
 from .ir import (
     AliasModel,
     AnyType,
@@ -27,7 +27,7 @@ from .ir import (
     TypeExpr,
     UnionType,
 )
-from .load import NodeKey, SpecSource, join_pointer, split_pointer
+from .load import NodeKey, SpecSource, join_pointer, split_pointer, unescape_pointer_token
 
 _PRIMITIVES = ("string", "integer", "number", "boolean")
 _NULL = PrimitiveType("null")
@@ -222,18 +222,41 @@ class SchemaConverter:
                 mtype = mtype.inner
             if mtype not in members:
                 members.append(mtype)
-        discriminator = None
-        raw_disc = node.get("discriminator")
-        if isinstance(raw_disc, dict) and isinstance(raw_disc.get("propertyName"), str):
-            if all(isinstance(m, ModelRef) for m in members):
-                discriminator = raw_disc["propertyName"]
+        discriminator, mapping = self._discriminator(node, key, members)
         if not members:
             result: TypeExpr = AnyType()
         elif len(members) == 1:
             result = members[0]
         else:
-            result = UnionType(tuple(members), discriminator)
+            result = UnionType(tuple(members), discriminator, mapping)
         return NullableType(result) if nullable and not isinstance(result, AnyType) else result
+
+    def _discriminator(self, node: dict[str, Any], key: NodeKey, members: list[TypeExpr]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        """The discriminator property and value -> member model key, when every member is a model."""
+        raw = node.get("discriminator")
+        if not isinstance(raw, dict) or not isinstance(raw.get("propertyName"), str):
+            return None, ()
+        if not members or not all(isinstance(m, ModelRef) for m in members):
+            return None, ()
+        member_keys = [m.key for m in members if isinstance(m, ModelRef)]
+        mapping: dict[str, str] = {}
+        explicit = raw.get("mapping")
+        if isinstance(explicit, dict):
+            for value, target in explicit.items():
+                if not isinstance(target, str):
+                    continue
+                ref = target if ("#" in target or "/" in target or target.endswith((".yaml", ".yml", ".json"))) else f"#/components/schemas/{target}"
+                try:
+                    target_key = self.source.ref_target(ref, key)
+                    _, resolved_key = self.source.resolve(self.source.get(target_key, referrer=key), target_key)
+                except SpecError:
+                    continue
+                if model_key(resolved_key) in member_keys:
+                    mapping[str(value)] = model_key(resolved_key)
+        for member_key in member_keys:
+            if member_key not in mapping.values():
+                mapping[unescape_pointer_token(member_key.rsplit("/", 1)[-1])] = member_key  # implicit: the schema's name
+        return raw["propertyName"], tuple(mapping.items())
 
     def _convert_inline(self, node: dict[str, Any], key: NodeKey, hint: str) -> TypeExpr:
         nullable = self._nullable(node)

@@ -77,17 +77,25 @@ def _replace_at(tree: Any, pointer: str, value: Any) -> Any:
     return rebuild(tree, 0)
 
 
-def _classify_validator_error(error: Exception) -> tuple[str, str, bool]:
+_REF_OPERATION = "an operation given by $ref is not allowed by OpenAPI; accessgen resolves it"
+
+
+def _classify_validator_error(error: Exception, tree: Any) -> tuple[str, str, bool]:
     """(pointer, message, benign) for one validator finding."""
     path = getattr(error, "absolute_path", None) or getattr(error, "path", None) or ()
     pointer = join_pointer("", *path) if path else ""
     message = getattr(error, "message", None) or str(error).split("\n", 1)[0]
     name = type(error).__name__
     validator = getattr(error, "validator", None)
+    tokens = [str(t) for t in path]
+    if len(tokens) == 3 and tokens[0] == "paths" and tokens[2] in HTTP_METHODS:
+        node = lookup(tree, pointer)
+        if isinstance(node, dict) and "$ref" in node:
+            return pointer, _REF_OPERATION, True
     if validator == "format" and "regex" in message:
         return pointer, f"pattern uses syntax Python's re does not accept ({message})", True
     if validator == "unevaluatedProperties" and "'$ref'" in message:
-        return pointer, "an operation given by $ref is not allowed by OpenAPI; accessgen resolves it", True
+        return pointer, _REF_OPERATION, True
     if name == "UnresolvableParameterError":
         return pointer, f"{message}; accessgen treats it as a required string path parameter", True
     return pointer, message, False
@@ -123,9 +131,14 @@ def _validator_findings(source: SpecSource) -> Iterator[Diagnostic]:
         tree = _replace_at(tree, pointer, "")
     validator_class = OpenAPIV31SpecValidator if str(tree.get("openapi", "")).startswith("3.1") else OpenAPIV30SpecValidator
     seen: set[tuple[str, str]] = set()
+    ref_operations: list[str] = []
     try:
         for error in validator_class(tree, base_uri=source.root_path.as_uri()).iter_errors():
-            pointer, message, benign = _classify_validator_error(error)
+            pointer, message, benign = _classify_validator_error(error, tree)
+            if message == _REF_OPERATION:
+                if pointer not in ref_operations:
+                    ref_operations.append(pointer)
+                continue
             pointer = _locate(tree, pointer, getattr(error, "instance", _NO_INSTANCE))
             if (pointer, message) in seen:
                 continue
@@ -140,6 +153,9 @@ def _validator_findings(source: SpecSource) -> Iterator[Diagnostic]:
             source.location(root_key),
             "warning",
         )
+    if ref_operations:
+        more = f" (and {len(ref_operations) - 1} more operations)" if len(ref_operations) > 1 else ""
+        yield Diagnostic(_REF_OPERATION + more, source.location(NodeKey(source.root_path, ref_operations[0])), "warning")
 
 
 # ---------------------------------------------------------------- semantic checks

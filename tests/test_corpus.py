@@ -26,7 +26,7 @@ SPECS = shared_specs_dir()
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)
 def test_corpus_generates_importable_packages_or_clear_errors(tmp_path: Path) -> None:
     if not (SPECS / "README.md").is_file():
         pytest.skip(f"../shared/specs is absent (only present in the accessgen workspace): {SPECS} not found")

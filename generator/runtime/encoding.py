@@ -14,11 +14,13 @@ from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel
 
+from .models import REQUEST_CONTEXT
+
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON data for a parameter or body value (models dumped by alias, unset fields left out)."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT)
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
@@ -135,7 +137,7 @@ class EncodedBody:
 def encode_body(body: Any, kind: str, media_type: str) -> EncodedBody:
     if kind == "json":
         if isinstance(body, BaseModel):
-            content = body.model_dump_json(by_alias=True, exclude_unset=True).encode()
+            content = body.model_dump_json(by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT).encode()
         else:
             content = json.dumps(to_jsonable(body), separators=(",", ":"), ensure_ascii=False).encode()
         return EncodedBody(content=content, content_type=media_type)
@@ -143,7 +145,7 @@ def encode_body(body: Any, kind: str, media_type: str) -> EncodedBody:
         pairs = form_pairs(to_jsonable(body))
         return EncodedBody(content=urlencode(pairs).encode("ascii"), content_type="application/x-www-form-urlencoded")
     if kind == "multipart":
-        raw = body.model_dump(by_alias=True, exclude_unset=True) if isinstance(body, BaseModel) else dict(body)
+        raw = body.model_dump(by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT) if isinstance(body, BaseModel) else dict(body)
         parts: list[tuple[str, Any]] = []
         replayable = True
         for key, value in raw.items():

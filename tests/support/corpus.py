@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 #: Seconds allowed for one ``accessgen generate`` run and for one import check.
-GENERATE_TIMEOUT = 300.0
-IMPORT_TIMEOUT = 180.0
+GENERATE_TIMEOUT = 480.0
+IMPORT_TIMEOUT = 240.0
 
 
 def shared_specs_dir() -> Path:
@@ -279,14 +279,14 @@ def run_entry(entry: CorpusEntry, workdir: Path, cache_dir: Path) -> Outcome:
         outcome.seconds = time.monotonic() - started
         return outcome
     report = json.loads(report_lines[-1].removeprefix("IMPORT-CHECK "))
-    outcome.generated = report["operations"]
-    outcome.models = report["models"]
     if "error" in report:
         outcome.imported = False
         error = _last_lines(report["error"].replace(str(out) + os.sep, ""))
         outcome.fail(f"generated package {package} does not import: {error}")
     else:
         outcome.imported = True
+        outcome.generated = report["operations"]
+        outcome.models = report["models"]
         notes = [f"{report['groups']} groups, {report['models']} models"]
         if report["model_errors"]:
             errors = report["model_errors"]
