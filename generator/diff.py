@@ -245,7 +245,7 @@ def compare(old: Surface, new: Surface) -> tuple[Change, ...]:
         elif after is None and before is not None:
             changes.append(Change("operation-removed", before.subject, f"removed ({before.reference})", True))
         elif before is not None and after is not None:
-            changes.extend(_operation_changes(before, after, old.token_schemes))
+            changes.extend(_operation_changes(before, after, old.token_schemes | new.token_schemes))
     for kwarg in sorted(old.credentials - new.credentials):
         changes.append(Change("credential-removed", f"Client({kwarg}=...)", "the client no longer takes this credential", True))
     for kwarg in sorted(new.credentials - old.credentials):
@@ -309,7 +309,10 @@ def _security_changes(subject: str, old: OperationSurface, new: OperationSurface
                 yield Change("security-scheme-added", subject, f"calling with {_alternative(before)} now also needs {_list(fewest)}", True)
             else:
                 yield Change("security-alternative-removed", subject, f"can no longer be called with {_alternative(before)}", True)
+    class_changed = old.security_class is not new.security_class
     for after in new.alternatives:
+        if class_changed and after.keys() <= token_schemes:
+            continue  # a token or no credentials: explained by the class change
         if not any(before.keys() <= after.keys() for before in old.alternatives):
             yield Change("security-alternative-added", subject, f"can now also be called with {_alternative(after)}", False)
 

@@ -204,7 +204,7 @@ class Planner:
     # ------------------------------------------------------------ types
 
     def annotation(self, t: TypeExpr, qualifier: str = "", *, accept_enum_values: bool = False) -> str:
-        """Python source for ``t``; ``accept_enum_values`` also admits plain values where an enum is expected."""
+        """Python source for ``t``; ``accept_enum_values`` also admits plain values for enums and dicts for models."""
         if accept_enum_values:
             return self._with_enum_values(t, qualifier)
         if isinstance(t, AnyType):
@@ -242,6 +242,8 @@ class Planner:
         return f"Annotated[Union[{tagged}], Discriminator(tag_by_property({t.discriminator!r}, {mapping!r}))]"
 
     def _with_enum_values(self, t: TypeExpr, qualifier: str) -> str:
+        if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), ObjectModel):
+            return f"{self.annotation(t, qualifier)} | dict[str, Any]"
         if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), EnumModel):
             model = self.models_by_key[t.key]
             plain = {"string": "str", "integer": "int", "number": "float"}.get(model.value_type)  # type: ignore[union-attr]

@@ -1,0 +1,72 @@
+"""Schema features, each asserted at the level a user sees: parsed responses and request bytes."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import uuid
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.conftest import SPECS
+from tests.support.recording_server import RecordingServer, Reply
+
+
+@pytest.fixture(scope="module")
+def schemas(generate_package: Any) -> ModuleType:
+    return generate_package(SPECS / "features" / "schemas.yaml", "schemas_client")
+
+
+def test_discriminator_with_explicit_mapping_picks_the_member(schemas: ModuleType, server: RecordingServer) -> None:
+    server.route("POST", "/pets", Reply(200, {"petType": "kitten", "name": "Tom", "id": "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"}))
+    client = schemas.Client(server.url)
+    pet = client.default.create_pet(body={"petType": "dog", "name": "Rex", "goodBoy": True})
+    assert type(pet).__name__ == "Cat" and pet.indoor is True and pet.id == uuid.UUID("9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d")
+    assert server.last().body == b'{"petType":"dog","name":"Rex","goodBoy":true}'
+
+
+def test_implicit_discriminator_uses_schema_names(schemas: ModuleType, server: RecordingServer) -> None:
+    server.route("GET", "/shapes", Reply(200, [{"kind": "Square", "side": 2}, {"kind": "Circle", "radius": 1}]))
+    shapes = schemas.Client(server.url).default.list_shapes()
+    assert [type(s).__name__ for s in shapes] == ["Square", "Circle"]
+
+
+def test_read_only_fields_are_not_sent_and_write_only_are(schemas: ModuleType, server: RecordingServer) -> None:
+    server.route("POST", "/pets", Reply(200, {"petType": "dog", "name": "Rex", "goodBoy": True}))
+    dog = schemas.models.Dog(pet_type="dog", name="Rex", good_boy=True, id=uuid.uuid4(), password="s3cret")
+    schemas.Client(server.url).default.create_pet(body=dog)
+    assert json.loads(server.last().body) == {"petType": "dog", "name": "Rex", "goodBoy": True, "password": "s3cret"}
+    assert "id" in dog.model_dump(), "a plain dump keeps read-only fields"
+
+
+def test_values_formats_and_nullability(schemas: ModuleType, server: RecordingServer) -> None:
+    server.route(
+        "GET",
+        "/everything",
+        Reply(200, {
+            "nullable31": None, "constant": "v1", "count": 7, "mixed": True, "amount": "12.30",
+            "blob": "aGk=", "when": "2026-11-28T10:00:00Z", "day": "2026-11-28", "labels": {"a": "b"},
+            "anything": [1, "x"], "freeForm": {"k": {"n": 1}}, "choice": 3, "maybeCircle": None,
+            "schema": "s", "copy": "c", "model_dump": "m", "json": "j", "addedLater": {"x": 1},
+        }),
+    )
+    result = schemas.Client(server.url).default.get_everything()
+    assert result.nullable31 is None and result.constant == "v1"
+    assert result.count == 7 and result.count.name == "UNKNOWN", "enums accept values added after generation"
+    assert result.amount == decimal.Decimal("12.30")
+    assert result.when == datetime.datetime(2026, 11, 28, 10, tzinfo=datetime.timezone.utc)
+    assert result.day == datetime.date(2026, 11, 28)
+    assert result.free_form == {"k": {"n": 1}} and result.anything == [1, "x"] and result.choice == 3
+    assert (result.schema_, result.copy_, result.model_dump_, result.json_) == ("s", "c", "m", "j")
+    assert result.model_extra == {"addedLater": {"x": 1}}, "unknown properties are kept"
+    assert result.model_dump(by_alias=True, exclude_unset=True, mode="json")["addedLater"] == {"x": 1}
+
+
+def test_recursive_and_mutually_recursive_models(schemas: ModuleType, server: RecordingServer) -> None:
+    tree = {"name": "root", "children": [{"name": "leaf", "owner": {"name": "ann", "favouriteNode": {"name": "root"}}}]}
+    server.route("GET", "/tree", Reply(200, tree))
+    node = schemas.Client(server.url).default.get_tree()
+    assert node.children[0].owner.favourite_node.name == "root"
