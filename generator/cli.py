@@ -63,7 +63,7 @@ def generate_command(spec: Path, output: Path, package_name: str | None, package
     changes = write_output(output, result.files, f"accessgen {__version__}")
     if not quiet:
         click.echo(
-            f"generated {result.package} in {output}: {len(result.api.operations)} operations "
+            f"generated {result.package} in {output}: {result.operation_count} operations "
             f"({len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed files)"
         )
 

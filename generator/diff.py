@@ -16,11 +16,13 @@ Rules:
 - Parameters are matched by location and spec name, path parameters by position (they
   are positional). Removed, renamed (same parameter, new Python name), new and required,
   or made required: breaking. New optional, or made optional: not breaking.
-- Types are compared as the sets of members of their annotations. A value the caller
-  sends (parameter, body, field of a model used in requests) may only widen: a superset
-  of the old members, or ``Any``. A value the caller receives (return value, field of a
-  model used in responses) may only narrow: a subset. Anything else is breaking; a model
-  used both ways, or by no operation, may not change at all.
+- Types are compared as the sets of top-level members of their annotations (so
+  ``list[A]`` -> ``list[A | B]`` is a different member, not a widening). A value the
+  caller sends (parameter, body, field of a model used in requests) may only widen: a
+  superset of the old members, or ``Any``. A value the caller receives (return value,
+  field of a model used in responses) may only narrow: a subset; a method that returned
+  ``None`` may start returning a value. Anything else is breaking; a model used both
+  ways, or by no operation, may not change at all.
 - Models: removed, or turned from object to enum/alias: breaking. Fields: removed or
   renamed (same JSON name, new attribute): breaking. A field made required, or added as
   required, breaks callers that build the model for a request; a field made optional
@@ -43,13 +45,14 @@ descriptions) differ, ``none`` when the generated client would be the same.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from . import __version__
-from .ir import Api, ArrayType, MapType, ModelRef, NullableType, ObjectModel, AliasModel, SecurityClass, TypeExpr, UnionType
+from .ir import AliasModel, Api, ArrayType, MapType, ModelRef, NullableType, ObjectModel, Operation, SecurityClass, TypeExpr, UnionType
 from .pipeline import load_api
 from .plan import PackagePlan, PlannedModel, Planner
 
@@ -59,11 +62,12 @@ RESPONSE: Usage = frozenset({"response"})
 BOTH: Usage = REQUEST | RESPONSE
 Alternative = Mapping[str, frozenset[str]]  # scheme -> scopes; empty: no credentials
 Bump = Literal["major", "minor", "patch", "none"]
+_OTHER_MODELS_MODULE = re.compile(r"(?<![\w.])_models\.")
 # Non-breaking kinds that change nothing a caller writes or reads.
 PATCH_KINDS = frozenset({"operation-path-changed", "scopes-removed"})
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Change:
     kind: str
     subject: str
@@ -150,12 +154,14 @@ def build_surface(api: Api) -> Surface:
     """The generated client's surface for ``api``, named as the generated code names it."""
     planner = Planner(api, "client", __version__)
     plan = planner.plan()
-    by_tag: dict[str, list[int]] = {}
-    for index, op in enumerate(api.operations):
-        by_tag.setdefault(op.tags[0] if op.tags else "default", []).append(index)
+    by_tag: dict[str, list[Operation]] = {}
+    for op in api.operations:
+        by_tag.setdefault(op.tags[0] if op.tags else "default", []).append(op)
     operations = []
-    for tag, group in zip(sorted(by_tag), plan.groups):  # plan.groups follow the sorted tags
-        ops = sorted((api.operations[i] for i in by_tag[tag]), key=lambda o: (o.path, o.method))
+    # As Planner.plan_groups does: groups in sorted tag order, each planning its operations
+    # sorted by path and method; _plan_operations keeps that order, so names line up.
+    for tag, group in zip(sorted(by_tag), plan.groups):
+        ops = sorted(by_tag[tag], key=lambda o: (o.path, o.method))
         for op, planned in zip(ops, planner._plan_operations(ops)):
             annotations = {p.name: p for p in planned.signature_params}
             params = tuple(
@@ -195,8 +201,13 @@ def build_surface(api: Api) -> Surface:
 
 
 def _model_surface(model: PlannedModel, usage: Usage) -> ModelSurface:
-    fields = tuple(FieldSurface(f.name, f.alias or f.name, f.annotation, f.default is None) for f in model.fields)
-    return ModelSurface(model.name, model.kind, usage, fields, tuple(m.value for m in model.members), model.target)
+    fields = tuple(FieldSurface(f.name, f.alias or f.name, _in_models(f.annotation), f.default is None) for f in model.fields)
+    return ModelSurface(model.name, model.kind, usage, fields, tuple(m.value for m in model.members), _in_models(model.target))
+
+
+def _in_models(annotation: str) -> str:
+    """A model's annotation as written in ``models``, whichever models submodule holds it."""
+    return _OTHER_MODELS_MODULE.sub("", annotation)
 
 
 def _model_usage(api: Api) -> dict[str, Usage]:
@@ -281,7 +292,8 @@ def _operation_changes(old: OperationSurface, new: OperationSurface, token_schem
     yield from _param_changes(subject, old.params, new.params)
     yield from _body_changes(subject, old.body, new.body)
     if old.returns != new.returns:
-        yield Change("response-type-changed", subject, f"returns {new.returns} (was {old.returns})", _type_breaks(old.returns, new.returns, RESPONSE))
+        breaks = old.returns != "None" and _type_breaks(old.returns, new.returns, RESPONSE)
+        yield Change("response-type-changed", subject, f"returns {new.returns} (was {old.returns})", breaks)
 
 
 def _security_changes(subject: str, old: OperationSurface, new: OperationSurface, token_schemes: frozenset[str]) -> Iterator[Change]:
@@ -395,7 +407,7 @@ def _value_changes(what: str, subject: str, old: str, new: str, was_required: bo
     if was_required != required:
         sent, received = "request" in usage, "response" in usage
         if required:
-            yield Change(f"{what}-required", subject, "now required", sent)
+            yield Change(f"{what}-required", subject, "now required" + (": callers must pass it" if sent else " (always sent by the server)"), sent)
         else:
             yield Change(f"{what}-optional", subject, "now optional" + (": may be None" if received else ""), received)
     old_members, new_members = _members(old), _members(new)

@@ -13,9 +13,9 @@ from .errors import Diagnostic
 from .format import format_files
 from .ir import Api
 from .load import load_spec
-from .naming import package_name as to_package_name
-from .plan import Planner, default_package_name
-from .render import render_package
+from .naming import package_name as to_package_name, snake_case, unique
+from .plan import Planner, combine_plans, default_package_name
+from .render import SubPackage, render_package
 from .validate import validate
 
 
@@ -26,15 +26,24 @@ class GenerateOptions:
     allow_skip: bool = False
     templates: Path | None = None
     package_version: str | None = None
+    subpackage_names: tuple[str, ...] = ()
+
+
+# Names a sub-package cannot take: they are the package's own modules.
+RESERVED_SUBPACKAGES = frozenset({"session", "client", "models", "api"})
 
 
 @dataclass(frozen=True)
 class Generated:
-    api: Api
+    apis: tuple[Api, ...]
     package: str
     files: dict[str, str]
     warnings: tuple[Diagnostic, ...]
     formatted_count: int
+
+    @property
+    def operation_count(self) -> int:
+        return sum(len(api.operations) for api in self.apis)
 
 
 def load_api(spec: str | Path, *, strict: bool = False, allow_skip: bool = False) -> tuple[Api, tuple[Diagnostic, ...]]:
@@ -58,13 +67,32 @@ def pep440_version(raw: str) -> str:
     return version
 
 
-def generate(spec: str | Path, options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
-    api, warnings = load_api(spec, strict=options.strict, allow_skip=options.allow_skip)
-    package = to_package_name(options.package_name) if options.package_name else default_package_name(api)
-    plan = Planner(api, package, __version__).plan()
-    version = options.package_version or pep440_version(api.version)
-    files = render_package(plan, version, options.templates)
+def generate(specs: str | Path | list[str | Path], options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
+    """Generate one package from one spec, or from several (a sub-package per spec)."""
+    spec_list = [specs] if isinstance(specs, (str, Path)) else list(specs)
+    loaded = [load_api(spec, strict=options.strict, allow_skip=options.allow_skip) for spec in spec_list]
+    warnings = tuple(w for _, spec_warnings in loaded for w in spec_warnings)
+    apis = [api for api, _ in loaded]
+    if len(apis) == 1:
+        api = apis[0]
+        package = to_package_name(options.package_name) if options.package_name else default_package_name(api)
+        plan = Planner(api, package, __version__).plan()
+        version = options.package_version or pep440_version(api.version)
+        files = render_package(plan, version, options.templates)
+        counts = (len(api.operations), len(plan.models))
+    else:
+        package = to_package_name(options.package_name) if options.package_name else "api_clients"
+        names = unique(
+            [to_package_name(options.subpackage_names[i]) if i < len(options.subpackage_names) else to_package_name(snake_case(api.title)) for i, api in enumerate(apis)],
+            taken=RESERVED_SUBPACKAGES,
+        )
+        plans = [Planner(api, f"{package}.{name}", __version__).plan() for api, name in zip(apis, names)]
+        top = combine_plans(package, plans)
+        version = options.package_version or pep440_version(apis[0].version)
+        subpackages = tuple(SubPackage(plan, name) for plan, name in zip(plans, names))
+        files = render_package(top, version, options.templates, subpackages=subpackages)
+        counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))
     if progress:
-        progress(f"{len(api.operations)} operations, {len(plan.models)} models, {len(files)} files")
+        progress(f"{counts[0]} operations, {counts[1]} models, {len(files)} files; formatting")
     formatted, count = format_files(files)
-    return Generated(api, package, formatted, warnings, count)
+    return Generated(tuple(apis), package, formatted, warnings, count)

@@ -7,6 +7,7 @@ the same spec always gives the same names.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from dataclasses import dataclass
@@ -47,7 +48,8 @@ from .security import describe
 ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "Any", "Literal", "Union", "Annotated", "datetime", "uuid", "decimal", "None", "tag_by_property"})
 RESERVED_CLASS_NAMES = frozenset({"Any", "Literal", "Union", "Annotated", "BaseModel", "ConfigDict", "Field", "Tag", "Discriminator", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "Enum", "ApiModel", "ReadOnlyAwareModel"})
 CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "operations"})
-PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "typing", "Annotated", "Union", "Tag", "Discriminator", "tag_by_property"}
+# Locals of generated method bodies are reserved too.
+PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "typing", "first_page", "page_item", "Annotated", "Union", "Tag", "Discriminator", "tag_by_property"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class PlannedModel:
     kind: str  # "object", "enum", "alias"
     name: str
     description: str | None
+    module: str = ""  # the models submodule it lives in; "" for models/__init__.py
     fields: tuple[PlannedField, ...] = ()
     enum_base: str = ""
     members: tuple[PlannedEnumMember, ...] = ()
@@ -185,6 +188,11 @@ def portable_pattern(pattern: str) -> tuple[str | None, str | None]:
 # ---------------------------------------------------------------- planner
 
 
+# Up to this many models live in models/__init__.py; more are split into lazily imported modules.
+INLINE_MODELS_LIMIT = 120
+_BUCKET_LIMIT = 150
+
+
 class Planner:
     def __init__(self, api: Api, package: str, generator_version: str) -> None:
         self.api = api
@@ -192,7 +200,23 @@ class Planner:
         self.generator_version = generator_version
         self.models_by_key = {m.key: m for m in api.models}
         self.class_names = self._class_names(api.models)
+        self.model_modules = self._model_modules()
         self.schemes = {s.name: s for s in api.security_schemes}
+        self._module_context: str | None = None  # set while planning one models module
+
+    def _model_modules(self) -> dict[str, str]:
+        """Model key -> models submodule: buckets by initial letters, so adding a model touches one file."""
+        if len(self.class_names) <= INLINE_MODELS_LIMIT:
+            return {key: "" for key in self.class_names}
+        by_letter: dict[str, list[str]] = {}
+        for key, name in self.class_names.items():
+            by_letter.setdefault(name[0].lower(), []).append(key)
+        modules = {}
+        for letter, keys in by_letter.items():
+            for key in keys:
+                bucket = letter if len(keys) <= _BUCKET_LIMIT else self.class_names[key][:2].lower()
+                modules[key] = f"_{bucket}"
+        return modules
 
     # ------------------------------------------------------------ names
 
@@ -220,7 +244,7 @@ class Planner:
         if isinstance(t, MapType):
             return f"dict[str, {self.annotation(t.values, qualifier)}]"
         if isinstance(t, ModelRef):
-            return qualifier + self.class_names[t.key]
+            return self._model_name(t.key, qualifier)
         if isinstance(t, UnionType):
             if t.discriminator and t.mapping:
                 return self._discriminated(t, qualifier)
@@ -233,11 +257,17 @@ class Planner:
             return inner if inner in ("Any", "None") or inner.endswith("| None") else f"{inner} | None"
         raise TypeError(t)
 
+    def _model_name(self, key: str, qualifier: str) -> str:
+        name = self.class_names[key]
+        if self._module_context is not None and self.model_modules[key] != self._module_context:
+            return f"_models.{name}"  # another models module, resolved lazily through the package
+        return qualifier + name
+
     def _discriminated(self, t: UnionType, qualifier: str) -> str:
         """A pydantic tagged union: the discriminator value picks the member, whatever its field types."""
         members = [m for m in t.members if isinstance(m, ModelRef)]
         tags = {m.key: self.class_names[m.key] for m in members}
-        tagged = ", ".join(f"Annotated[{qualifier}{tags[m.key]}, Tag({tags[m.key]!r})]" for m in members)
+        tagged = ", ".join(f"Annotated[{self._model_name(m.key, qualifier)}, Tag({tags[m.key]!r})]" for m in members)
         mapping = {value: tags[key] for value, key in t.mapping if key in tags}
         return f"Annotated[Union[{tagged}], Discriminator(tag_by_property({t.discriminator!r}, {mapping!r}))]"
 
@@ -262,6 +292,14 @@ class Planner:
         return tuple(sorted(planned, key=lambda m: m.name))
 
     def _model(self, model: Model) -> PlannedModel:
+        self._module_context = self.model_modules[model.key]
+        try:
+            planned = self._model_in_context(model)
+        finally:
+            self._module_context = None
+        return dataclasses.replace(planned, module=self.model_modules[model.key])
+
+    def _model_in_context(self, model: Model) -> PlannedModel:
         name = self.class_names[model.key]
         if isinstance(model, EnumModel):
             return self._enum(model, name)
@@ -297,7 +335,7 @@ class Planner:
             model = self.models_by_key.get(base.key)
             if isinstance(model, EnumModel) and value in model.values:
                 members = self._enum_member_names(model)
-                return f"{self.class_names[model.key]}.{members[model.values.index(value)]}"
+                return f"{self._model_name(model.key, '')}.{members[model.values.index(value)]}"
         return "None"
 
     def _enum_member_names(self, model: EnumModel) -> list[str]:
@@ -598,3 +636,26 @@ def _dedupe(items: list[str]) -> list[str]:
 
 def default_package_name(api: Api) -> str:
     return to_package_name(snake_case(api.title) + "_client" if api.title else "api_client")
+
+
+def combine_plans(package: str, plans: list[PackagePlan]) -> PackagePlan:
+    """The package-level plan of a multi-spec package: its session knows every spec's endpoints."""
+    token_urls: dict[str, str] = {}
+    for plan in plans:
+        for grant, url in plan.token_urls:
+            token_urls.setdefault(grant, url)
+    return PackagePlan(
+        package=package,
+        title=package,
+        version=plans[0].version,
+        description=None,
+        default_base_url="",
+        models=(),
+        groups=(),
+        credentials=(),
+        schemes=(),
+        has_token_scheme=any(p.has_token_scheme for p in plans),
+        generator_version=plans[0].generator_version,
+        token_urls=tuple(sorted(token_urls.items())),
+        openid_configuration_url=next((p.openid_configuration_url for p in plans if p.openid_configuration_url), None),
+    )

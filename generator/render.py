@@ -12,6 +12,7 @@ import json
 import re
 import tokenize
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,7 @@ def _names_used(body: str) -> set[str]:
         return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
 
 
-def imports_for(body: str, extra: list[str], runtime_prefix: str = "..") -> str:
+def imports_for(body: str, extra: list[str], runtime_prefix: str = ".") -> str:
     """The import block a module body needs, so no module carries unused imports."""
     used = _names_used(body)
     lines = [f"import {module}" for module in _MODULES if module in used]
@@ -186,7 +187,7 @@ def imports_for(body: str, extra: list[str], runtime_prefix: str = "..") -> str:
     if pydantic_names:
         lines.extend(["", f"from pydantic import {', '.join(pydantic_names)}"])
     if "tag_by_property" in used and not any("_runtime.models import" in line for line in extra):
-        lines.extend(["", f"from {runtime_prefix}_runtime.models import tag_by_property"])
+        lines.extend(["", f"from {runtime_prefix}._runtime.models import tag_by_property"])
     if lines and extra:
         lines.append("")
     lines.extend(extra)
@@ -219,67 +220,104 @@ def _alias_order(aliases: list[PlannedModel]) -> list[PlannedModel]:
     return ordered
 
 
-def render_package(plan: PackagePlan, package_version: str, user_templates: Path | None = None) -> dict[str, str]:
-    """Relative path -> source text for every file of the package (before formatting)."""
+@dataclass(frozen=True)
+class SubPackage:
+    """One spec's part of the package: at the root (one spec) or in a sub-package (several)."""
+
+    plan: PackagePlan
+    directory: str  # "" for the root package, else the sub-package's name
+
+
+def render_package(
+    plan: PackagePlan, package_version: str, user_templates: Path | None = None, *, subpackages: tuple[SubPackage, ...] = ()
+) -> dict[str, str]:
+    """Relative path -> source text for every file of the project (before formatting).
+
+    ``plan`` describes the package as a whole; with ``subpackages`` each spec goes in a
+    sub-package of its own, all sharing one ``_runtime`` and one ``Session``.
+    """
     env = make_environment(user_templates)
     pkg = plan.package
     files: dict[str, str] = {}
-
     for module in sorted(RUNTIME_DIR.glob("*.py")):
         files[f"{pkg}/_runtime/{module.name}"] = module.read_text(encoding="utf-8")
     files[f"{pkg}/py.typed"] = ""
+    files[f"{pkg}/session.py"] = env.get_template("session.py.jinja").render(plan=plan)
+    if subpackages:
+        for sub in subpackages:
+            files.update(_render_api(env, sub.plan, f"{pkg}/{sub.directory}", up="."))
+            files[f"{pkg}/{sub.directory}/__init__.py"] = env.get_template("package_init.py.jinja").render(plan=sub.plan, up=".")
+        files[f"{pkg}/__init__.py"] = env.get_template("multi_init.py.jinja").render(plan=plan, subpackages=subpackages)
+    else:
+        files.update(_render_api(env, plan, pkg, up=""))
+        files[f"{pkg}/__init__.py"] = env.get_template("package_init.py.jinja").render(plan=plan, up="")
+    files["pyproject.toml"] = env.get_template("pyproject.toml.jinja").render(plan=plan, version=package_version)
+    files["README.md"] = env.get_template("README.md.jinja").render(plan=plan, subpackages=subpackages)
+    return files
 
-    # Enums first: field defaults like `Kind.A` are evaluated when the class body runs.
-    classes = [m for m in plan.models if m.kind == "enum"] + [m for m in plan.models if m.kind == "object"]
-    aliases = _alias_order([m for m in plan.models if m.kind == "alias"])
-    models_template = env.get_template("models.py.jinja")
-    body = models_template.render(plan=plan, classes=classes, aliases=aliases, exports=[m.name for m in plan.models], imports=IMPORTS_MARK)
-    bases = {m.enum_base for m in classes if m.kind == "enum"}
-    bases |= {"ReadOnlyAwareModel" if m.has_read_only else "ApiModel" for m in classes if m.kind == "object"}
-    runtime_bases = sorted(bases)
-    if "tag_by_property" in _names_used(body):
-        runtime_bases.append("tag_by_property")
-    extra = []
-    if runtime_bases:
-        extra.append(f"from .._runtime.models import {', '.join(runtime_bases)}")
-    files[f"{pkg}/models/__init__.py"] = body.replace(IMPORTS_MARK, imports_for(body, extra), 1)
 
+def _render_api(env: jinja2.Environment, plan: PackagePlan, root: str, *, up: str) -> dict[str, str]:
+    """Models, API groups and clients of one spec under ``root``; ``up`` leads from there to the package root."""
+    files = _render_models(env, plan, root, runtime=f".{up}._runtime")
     api_template = env.get_template("api_module.py.jinja")
     for group in plan.groups:
-        files[f"{pkg}/api/{group.module}.py"] = _render_with_imports(api_template, group=group, plan=plan, runtime=_api_runtime_imports(group))
-    files[f"{pkg}/api/__init__.py"] = env.get_template("api_init.py.jinja").render(plan=plan)
+        body = api_template.render(group=group, plan=plan, imports=IMPORTS_MARK)
+        extra = _api_runtime_imports(group, f".{up}._runtime")
+        if "models." in body:
+            extra.append("from .. import models")
+        files[f"{root}/api/{group.module}.py"] = body.replace(IMPORTS_MARK, imports_for(body, extra, runtime_prefix=f".{up}"), 1)
+    files[f"{root}/api/__init__.py"] = env.get_template("api_init.py.jinja").render(plan=plan)
 
     client_body = env.get_template("client.py.jinja").render(plan=plan, imports=IMPORTS_MARK)
-    client_imports = ["import httpx", ""]
-    client_imports.append("from ._runtime.client import AsyncClientCore, SchemeSpec, SyncClientCore, TokenProvider")
+    client_imports = ["import httpx", "", f"from {up}._runtime.client import AsyncClientCore, SchemeSpec, SyncClientCore, TokenProvider"]
     if plan.groups:
-        client_imports.append("")
-        client_imports.append("if TYPE_CHECKING:")
+        client_imports += ["", "if TYPE_CHECKING:"]
         for group in plan.groups:
             names = ", ".join(sorted([group.public_class, group.authenticated_class, group.async_public_class, group.async_authenticated_class]))
             client_imports.append(f"    from .api.{group.module} import {names}")
     block = imports_for(client_body, client_imports)
-    block = block.replace("from typing import ", "from typing import TYPE_CHECKING, ", 1) if "from typing import " in block else block.replace("\n\nimport httpx", "\nfrom typing import TYPE_CHECKING\n\nimport httpx", 1)
-    files[f"{pkg}/client.py"] = client_body.replace(IMPORTS_MARK, block, 1)
-    files[f"{pkg}/session.py"] = env.get_template("session.py.jinja").render(plan=plan)
-    files[f"{pkg}/__init__.py"] = env.get_template("package_init.py.jinja").render(plan=plan)
-    files["pyproject.toml"] = env.get_template("pyproject.toml.jinja").render(plan=plan, version=package_version)
-    files["README.md"] = env.get_template("README.md.jinja").render(plan=plan)
+    if "from typing import " in block:
+        block = block.replace("from typing import ", "from typing import TYPE_CHECKING, ", 1)
+    else:
+        block = block.replace("\n\nimport httpx", "\nfrom typing import TYPE_CHECKING\n\nimport httpx", 1)
+    files[f"{root}/client.py"] = client_body.replace(IMPORTS_MARK, block, 1)
     return files
 
 
-def _api_runtime_imports(group: PlannedGroup) -> list[str]:
+def _render_models(env: jinja2.Environment, plan: PackagePlan, root: str, *, runtime: str) -> dict[str, str]:
+    template = env.get_template("models.py.jinja")
+    by_module: dict[str, list[PlannedModel]] = {}
+    for model in plan.models:
+        by_module.setdefault(model.module, []).append(model)
+    files: dict[str, str] = {}
+    for module, models in sorted(by_module.items()):
+        # Enums first: field defaults like `Kind.A` are evaluated when the class body runs.
+        classes = [m for m in models if m.kind == "enum"] + [m for m in models if m.kind == "object"]
+        aliases = _alias_order([m for m in models if m.kind == "alias"])
+        exports = [m.name for m in models] if not module else []
+        body = template.render(plan=plan, classes=classes, aliases=aliases, exports=exports, imports=IMPORTS_MARK)
+        bases = {m.enum_base for m in classes if m.kind == "enum"}
+        bases |= {"ReadOnlyAwareModel" if m.has_read_only else "ApiModel" for m in classes if m.kind == "object"}
+        runtime_names = sorted(bases)
+        if "tag_by_property" in _names_used(body):
+            runtime_names.append("tag_by_property")
+        extra = [f"from {runtime}.models import {', '.join(runtime_names)}"] if runtime_names else []
+        if "_models" in _names_used(body):
+            extra.append("from .. import models as _models")
+        path = f"{root}/models/{module}.py" if module else f"{root}/models/__init__.py"
+        files[path] = body.replace(IMPORTS_MARK, imports_for(body, extra, runtime_prefix=runtime.removesuffix("._runtime")), 1)
+    if not by_module:
+        files[f"{root}/models/__init__.py"] = f'"""Models of {oneline(plan.title)}: this API declares none."""\n'
+    elif "" not in by_module:
+        lazy = sorted((m.name, m.module) for m in plan.models)
+        files[f"{root}/models/__init__.py"] = env.get_template("models_index.py.jinja").render(plan=plan, lazy=lazy)
+    return files
+
+
+def _api_runtime_imports(group: PlannedGroup, runtime: str) -> list[str]:
     names = ["ApiResponse", "AsyncClientCore", "OperationSpec", "SyncClientCore"]
     if any(op.spec_source.count("ParamSpec(") for op in group.operations):
         names.append("ParamSpec")
     if any("ResponseSpec(" in op.spec_source for op in group.operations):
         names.append("ResponseSpec")
-    return [f"from .._runtime.client import {', '.join(sorted(names))}"]
-
-
-def _render_with_imports(template: jinja2.Template, *, runtime: list[str], **context: Any) -> str:
-    body = template.render(imports=IMPORTS_MARK, **context)
-    extra = list(runtime)
-    if "models." in body:
-        extra.append("from .. import models")
-    return body.replace(IMPORTS_MARK, imports_for(body, extra), 1)
+    return [f"from {runtime}.client import {', '.join(sorted(names))}"]

@@ -208,6 +208,10 @@ CASES: dict[str, tuple[Callable[[Spec], object], set[tuple[str, str, bool]]]] = 
         lambda s: op(s, "/accounts/{accountId}")["responses"]["200"]["content"]["application/json"].__setitem__("schema", {"$ref": "#/components/schemas/Transfer"}),
         {("response-type-changed", "accounts.get_account", True)},
     ),
+    "a method that returned None now returns a value": (
+        lambda s: op(s, "/health")["responses"].__setitem__("204", {"description": "up", "content": {"text/plain": {"schema": {"type": "string"}}}}),
+        {("response-type-changed", "meta.get_health", False)},
+    ),
     "response model field removed": (
         lambda s: schema(s, "Account")["properties"].pop("openedOn"),
         {("field-removed", "models.Account.opened_on", True)},
