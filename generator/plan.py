@@ -75,12 +75,12 @@ class PlannedModel:
     kind: str  # "object", "enum", "alias"
     name: str
     description: str | None
-    module: str = ""  # the models submodule it lives in; "" for models/__init__.py
     fields: tuple[PlannedField, ...] = ()
     enum_base: str = ""
     members: tuple[PlannedEnumMember, ...] = ()
     target: str = ""
     has_read_only: bool = False
+    module: str = ""  # the models submodule it lives in; "" for models/__init__.py
 
 
 @dataclass(frozen=True)
@@ -481,13 +481,9 @@ class Planner:
         return "Any"
 
     def _runtime_type(self, t: TypeExpr) -> str:
-        """Source of the type object the runtime parses a response into."""
+        """Source of the type object the runtime parses a response into (PEP 604 unions work at runtime)."""
         text = self.annotation(t, "models.")
-        if text == "Any" or text == "None":
-            return "None"
-        if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), ObjectModel):
-            return text
-        return repr(text) if False else f"{_runtime_expr(text)}"
+        return "None" if text in ("Any", "None") else text
 
     def _spec_source(self, op: Operation, name: str) -> str:
         alternatives = tuple(tuple(use.scheme for use in req.schemes) for req in op.security.alternatives)
@@ -500,7 +496,7 @@ class Planner:
             f"ParamSpec({p.name!r}, {p.location!r}, {p.style!r}, {p.explode!r}{', content_json=True' if p.content_type else ''})" for p in op.parameters
         )
         responses = ", ".join(
-            f"ResponseSpec({r.status!r}, {r.kind!r}{', ' + self._runtime_type(r.type) if r.kind == 'json' and self._runtime_type(r.type) != 'None' else ''})" for r in op.responses
+            f"ResponseSpec({r.status!r}, {r.kind!r}{', lambda: ' + self._runtime_type(r.type) if r.kind == 'json' and self._runtime_type(r.type) != 'None' else ''})" for r in op.responses
         )
         body = op.request_body
         parts = [
@@ -619,11 +615,6 @@ def _primitive(t: PrimitiveType) -> str:
         formats = {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID", "binary": "bytes", "decimal": "decimal.Decimal"}
         return formats.get(t.format or "", "str")
     return {"integer": "int", "number": "float", "boolean": "bool", "null": "None"}[t.name]
-
-
-def _runtime_expr(annotation: str) -> str:
-    """An annotation usable as a runtime type object (PEP 604 unions work at runtime on 3.10+)."""
-    return annotation
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from functools import cached_property
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -63,9 +64,15 @@ class ParamSpec:
 
 @dataclass(frozen=True)
 class ResponseSpec:
+    """One declared response; ``load_type`` returns the body's type, so models load on first use."""
+
     status: str
     kind: Literal["json", "binary", "text", "empty"]
-    type: Any = None
+    load_type: Callable[[], Any] | None = None
+
+    @cached_property
+    def type(self) -> Any:
+        return self.load_type() if self.load_type is not None else None
 
 
 @dataclass(frozen=True)
