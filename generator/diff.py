@@ -128,6 +128,7 @@ class FieldSurface:
     json_name: str
     annotation: str
     required: bool
+    read_only: bool  # left out of requests
 
 
 @dataclass(frozen=True)
@@ -190,18 +191,17 @@ def build_surface(api: Api) -> Surface:
                 )
             )
     usage = _model_usage(api)
-    planned_models = {m.name: m for m in plan.models}
-    models = {
-        planner.class_names[m.key]: _model_surface(planned_models[planner.class_names[m.key]], usage.get(m.key, BOTH))
-        for m in api.models
-    }
+    keys = {name: key for key, name in planner.class_names.items()}
+    models = {m.name: _model_surface(m, usage.get(keys[m.name], BOTH)) for m in plan.models}
     credentials = frozenset(c.kwarg for c in plan.credentials)
     token_schemes = frozenset(s.name for s in api.security_schemes if s.is_token)
     return Surface(api.version, plan, tuple(operations), models, credentials, token_schemes)
 
 
 def _model_surface(model: PlannedModel, usage: Usage) -> ModelSurface:
-    fields = tuple(FieldSurface(f.name, f.alias or f.name, _in_models(f.annotation), f.default is None) for f in model.fields)
+    fields = tuple(
+        FieldSurface(f.name, f.alias or f.name, _in_models(f.annotation), f.default is None, f.read_only) for f in model.fields
+    )
     return ModelSurface(model.name, model.kind, usage, fields, tuple(m.value for m in model.members), _in_models(model.target))
 
 
@@ -399,7 +399,8 @@ def _model_changes(old: ModelSurface | None, new: ModelSurface | None) -> Iterat
         elif o is not None and n is not None:
             if o.name != n.name:
                 yield Change("field-renamed", f"{subject}.{o.name}", f"attribute renamed to {n.name} (field {json_name!r})", True)
-            yield from _value_changes("field", f"{subject}.{n.name}", o.annotation, n.annotation, o.required, n.required, usage)
+            sent_too = usage if not (o.read_only and n.read_only) else usage - REQUEST
+            yield from _value_changes("field", f"{subject}.{n.name}", o.annotation, n.annotation, o.required, n.required, sent_too)
 
 
 def _value_changes(what: str, subject: str, old: str, new: str, was_required: bool, required: bool, usage: Usage) -> Iterator[Change]:
