@@ -81,7 +81,8 @@ class ApiBuilder:
         return NodeKey(self.source.root_path, pointer)
 
     def build(self) -> Api:
-        info = self.tree.get("info") if isinstance(self.tree.get("info"), dict) else {}
+        raw_info = self.tree.get("info")
+        info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
         operations = []
         for path, method, op, op_key, item, item_key in iter_operations(self.source):
             try:
@@ -152,7 +153,7 @@ class ApiBuilder:
             schemes.append(
                 SecurityScheme(
                     name=str(name),
-                    type=node.get("type") if node.get("type") in ("apiKey", "http", "oauth2", "openIdConnect", "mutualTLS") else "mutualTLS",
+                    type=node["type"] if node.get("type") in ("apiKey", "http", "oauth2", "openIdConnect") else "mutualTLS",
                     http_scheme=_str(node.get("scheme")),
                     api_key_name=_str(node.get("name")),
                     api_key_location=location if location in ("header", "query", "cookie") else None,
@@ -206,8 +207,8 @@ class ApiBuilder:
                 name = node["name"]
                 if location == "header" and name.lower() in ("accept", "content-type", "authorization"):
                     continue  # OpenAPI says these are ignored; the client manages them
-                style = node.get("style") if isinstance(node.get("style"), str) else _DEFAULT_STYLE[location]
-                explode = node.get("explode") if isinstance(node.get("explode"), bool) else style == "form"
+                style: str = node["style"] if isinstance(node.get("style"), str) else _DEFAULT_STYLE[location]
+                explode: bool = node["explode"] if isinstance(node.get("explode"), bool) else style == "form"
                 content_type = None
                 schema_node: Any = node.get("schema")
                 schema_key = NodeKey(key.path, join_pointer(key.pointer, "schema"))

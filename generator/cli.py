@@ -17,6 +17,7 @@ from . import __version__
 from .errors import AccessgenError, Diagnostic, SpecError
 from .pipeline import GenerateOptions, generate, load_api
 from .security import describe
+from .settings import find_pyproject, load_settings
 from .write import diff_output, write_output
 
 
@@ -39,33 +40,69 @@ def cli() -> None:
 
 
 @cli.command("generate")
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path), help="Directory to write the client project into.")
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None, help="Directory to write the client project into.")
 @click.option("--package-name", default=None, help="Python package name (default: from the spec title).")
 @click.option("--package-version", default=None, help="Version of the generated project (default: info.version as PEP 440).")
-@click.option("--strict", is_flag=True, help="Treat every validator finding as an error.")
+@click.option("--strict", is_flag=True, default=None, help="Treat every validator finding as an error.")
+@click.option("--allow-skip", is_flag=True, default=None, help="Skip, with a warning naming it, an operation that cannot be generated.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when the output on disk differs.")
 @click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None, help="Directory of templates overriding the built-in ones by file name.")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="pyproject.toml to read [tool.accessgen] from (default: the nearest one).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-def generate_command(spec: Path, output: Path, package_name: str | None, package_version: str | None, strict: bool, check: bool, templates: Path | None, quiet: bool) -> None:
-    """Generate a client package from SPEC into OUTPUT."""
-    options = GenerateOptions(package_name=package_name, strict=strict, templates=templates, package_version=package_version)
-    result = generate(spec, options)
+def generate_command(
+    specs: tuple[Path, ...],
+    output: Path | None,
+    package_name: str | None,
+    package_version: str | None,
+    strict: bool | None,
+    allow_skip: bool | None,
+    check: bool,
+    templates: Path | None,
+    config: Path | None,
+    quiet: bool,
+) -> None:
+    """Generate a client package from SPECS into OUTPUT.
+
+    Several specs make one package with a sub-package per spec, sharing one runtime
+    and one Session. Anything not given here comes from [tool.accessgen] in pyproject.toml.
+    """
+    settings = load_settings(config if config is not None else find_pyproject(Path.cwd()))
+    spec_paths = specs or settings.specs
+    if not spec_paths:
+        raise click.UsageError("no spec given (pass SPEC or set specs in [tool.accessgen])")
+    out = output or settings.output
+    if out is None:
+        raise click.UsageError("no output directory given (pass -o OUT or set output in [tool.accessgen])")
+    options = GenerateOptions(
+        package_name=package_name or settings.package_name,
+        strict=settings.strict if strict is None else strict,
+        allow_skip=settings.allow_skip if allow_skip is None else allow_skip,
+        templates=templates or settings.templates,
+        package_version=package_version or settings.package_version,
+        subpackage_names=settings.subpackage_names if not specs else (),
+    )
+    progress = _progress if not quiet and sys.stderr.isatty() else None
+    result = generate(list(spec_paths), options, progress=progress)
     _warn(result.warnings, quiet)
     if check:
-        changes = diff_output(output, result.files)
+        changes = diff_output(out, result.files)
         if changes.any:
-            click.echo(f"accessgen: {output} is out of date:\n{changes.summary()}", err=True)
+            click.echo(f"accessgen: {out} is out of date:\n{changes.summary()}", err=True)
             sys.exit(1)
         if not quiet:
-            click.echo(f"{output} is up to date")
+            click.echo(f"{out} is up to date")
         return
-    changes = write_output(output, result.files, f"accessgen {__version__}")
+    changes = write_output(out, result.files, f"accessgen {__version__}")
     if not quiet:
         click.echo(
-            f"generated {result.package} in {output}: {result.operation_count} operations "
+            f"generated {result.package} in {out}: {result.operation_count} operations "
             f"({len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed files)"
         )
+
+
+def _progress(message: str) -> None:
+    click.echo(f"accessgen: {message}", err=True)
 
 
 @cli.command("validate")

@@ -242,7 +242,8 @@ def _model_usage(api: Api) -> dict[str, Usage]:
         + [op.request_body.type for op in api.operations if op.request_body]
     )
     received = reach([r.type for op in api.operations for r in op.responses])
-    return {key: frozenset({"request"} if key in sent else ()) | frozenset({"response"} if key in received else ()) for key in sent | received}
+    none: Usage = frozenset()
+    return {key: (REQUEST if key in sent else none) | (RESPONSE if key in received else none) for key in sent | received}
 
 
 # ---------------------------------------------------------------- comparison
@@ -298,8 +299,9 @@ def _operation_changes(old: OperationSurface, new: OperationSurface, token_schem
 
 def _security_changes(subject: str, old: OperationSurface, new: OperationSurface, token_schemes: frozenset[str]) -> Iterator[Change]:
     token_required = SecurityClass.TOKEN_REQUIRED
-    became_token_required = new.security_class is token_required and old.security_class is not token_required
-    if old.security_class is not new.security_class:
+    class_changed = old.security_class is not new.security_class
+    became_token_required = class_changed and new.security_class is token_required
+    if class_changed:
         detail = f"{old.security_class.value} -> {new.security_class.value}"
         if became_token_required:
             detail += ": now requires a token; callers of Client lose this method (AuthenticatedClient keeps it)"
@@ -321,7 +323,6 @@ def _security_changes(subject: str, old: OperationSurface, new: OperationSurface
                 yield Change("security-scheme-added", subject, f"calling with {_alternative(before)} now also needs {_list(fewest)}", True)
             else:
                 yield Change("security-alternative-removed", subject, f"can no longer be called with {_alternative(before)}", True)
-    class_changed = old.security_class is not new.security_class
     for after in new.alternatives:
         if class_changed and after.keys() <= token_schemes:
             continue  # a token or no credentials: explained by the class change
@@ -399,8 +400,8 @@ def _model_changes(old: ModelSurface | None, new: ModelSurface | None) -> Iterat
         elif o is not None and n is not None:
             if o.name != n.name:
                 yield Change("field-renamed", f"{subject}.{o.name}", f"attribute renamed to {n.name} (field {json_name!r})", True)
-            sent_too = usage if not (o.read_only and n.read_only) else usage - REQUEST
-            yield from _value_changes("field", f"{subject}.{n.name}", o.annotation, n.annotation, o.required, n.required, sent_too)
+            field_usage = usage if not (o.read_only and n.read_only) else usage - REQUEST
+            yield from _value_changes("field", f"{subject}.{n.name}", o.annotation, n.annotation, o.required, n.required, field_usage)
 
 
 def _value_changes(what: str, subject: str, old: str, new: str, was_required: bool, required: bool, usage: Usage) -> Iterator[Change]:
@@ -442,7 +443,7 @@ def _list(items: Iterable[str]) -> str:
     return ", ".join(sorted(items))
 
 
-def _alternative(alternative: Mapping[str, frozenset[str]]) -> str:
+def _alternative(alternative: Alternative) -> str:
     return " AND ".join(sorted(alternative)) if alternative else "no credentials"
 
 

@@ -6,6 +6,7 @@ A regeneration re-formats only the files whose unformatted text changed.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -13,10 +14,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import black
+from black.mode import Mode, TargetVersion
 
 from .errors import AccessgenError
 
-_MODE = black.Mode(target_versions={black.TargetVersion.PY310}, line_length=100)
+_MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100)
+_BLACK_VERSION = importlib.metadata.version("black")
 _PARALLEL_THRESHOLD = 400_000  # characters; below this a process pool costs more than it saves
 
 
@@ -32,7 +35,7 @@ def cache_dir() -> Path | None:
 
 def _key(text: str) -> str:
     digest = hashlib.sha256()
-    digest.update(f"black={black.__version__};mode={_MODE!r}\n".encode())
+    digest.update(f"black={_BLACK_VERSION};mode={_MODE!r}\n".encode())
     digest.update(text.encode("utf-8"))
     return digest.hexdigest()
 
@@ -40,8 +43,6 @@ def _key(text: str) -> str:
 def format_source(path: str, text: str) -> str:
     try:
         return black.format_str(text, mode=_MODE)
-    except black.NothingChanged:  # pragma: no cover - format_str does not raise it, kept for safety
-        return text
     except Exception as exc:  # a template bug, never bad user input: say where
         raise AccessgenError(f"generated {path} is not valid Python ({exc}); this is an accessgen bug") from None
 

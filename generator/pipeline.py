@@ -70,7 +70,11 @@ def pep440_version(raw: str) -> str:
 def generate(specs: str | Path | list[str | Path], options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
     """Generate one package from one spec, or from several (a sub-package per spec)."""
     spec_list = [specs] if isinstance(specs, (str, Path)) else list(specs)
-    loaded = [load_api(spec, strict=options.strict, allow_skip=options.allow_skip) for spec in spec_list]
+    report = progress or (lambda message: None)
+    loaded = []
+    for spec in spec_list:
+        report(f"reading {spec}")
+        loaded.append(load_api(spec, strict=options.strict, allow_skip=options.allow_skip))
     warnings = tuple(w for _, spec_warnings in loaded for w in spec_warnings)
     apis = [api for api, _ in loaded]
     if len(apis) == 1:
@@ -83,7 +87,7 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
     else:
         package = to_package_name(options.package_name) if options.package_name else "api_clients"
         names = unique(
-            [to_package_name(options.subpackage_names[i]) if i < len(options.subpackage_names) else to_package_name(snake_case(api.title)) for i, api in enumerate(apis)],
+            [to_package_name(name or snake_case(api.title)) for api, name in zip(apis, _padded(options.subpackage_names, len(apis)))],
             taken=RESERVED_SUBPACKAGES,
         )
         plans = [Planner(api, f"{package}.{name}", __version__).plan() for api, name in zip(apis, names)]
@@ -92,7 +96,11 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
         subpackages = tuple(SubPackage(plan, name) for plan, name in zip(plans, names))
         files = render_package(top, version, options.templates, subpackages=subpackages)
         counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))
-    if progress:
-        progress(f"{counts[0]} operations, {counts[1]} models, {len(files)} files; formatting")
+    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files; formatting")
     formatted, count = format_files(files)
+    report(f"formatted {count} changed files ({len(files) - count} from cache)")
     return Generated(tuple(apis), package, formatted, warnings, count)
+
+
+def _padded(names: tuple[str, ...], count: int) -> tuple[str, ...]:
+    return names[:count] + ("",) * (count - len(names))

@@ -216,6 +216,9 @@ class Planner:
             for key in keys:
                 bucket = letter if len(keys) <= _BUCKET_LIMIT else self.class_names[key][:2].lower()
                 modules[key] = f"_{bucket}"
+        for key, model in self.models_by_key.items():
+            if isinstance(model, AliasModel) or (isinstance(model, EnumModel) and model.value_type == "mixed"):
+                modules[key] = "_aliases"  # evaluated at import, so kept apart from the classes
         return modules
 
     # ------------------------------------------------------------ names
@@ -328,14 +331,18 @@ class Planner:
     def _default(self, t: TypeExpr, value: Any) -> str:
         base = t.inner if isinstance(t, NullableType) else t
         if isinstance(base, PrimitiveType) and base.format in (None, "int32", "int64", "float", "double"):
-            expected = {"string": str, "integer": int, "number": (int, float), "boolean": bool}.get(base.name)
-            if expected is not None and isinstance(value, expected) and not (base.name != "boolean" and isinstance(value, bool)):
+            expected: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
+            kinds = expected.get(base.name)
+            if kinds is not None and isinstance(value, kinds) and not (base.name != "boolean" and isinstance(value, bool)):
                 return repr(value)
         if isinstance(base, ModelRef):
             model = self.models_by_key.get(base.key)
-            if isinstance(model, EnumModel) and value in model.values:
+            same_module = self._module_context is None or self.model_modules[base.key] == self._module_context
+            if isinstance(model, EnumModel) and value in model.values and same_module:
                 members = self._enum_member_names(model)
                 return f"{self._model_name(model.key, '')}.{members[model.values.index(value)]}"
+            # An enum of another module is not defined yet when this class is created: the
+            # default is left to the server (requests never send unset fields).
         return "None"
 
     def _enum_member_names(self, model: EnumModel) -> list[str]:
@@ -404,13 +411,12 @@ class Planner:
         signature = []
         for param, pname in zip(op.parameters, param_names):
             annotation = self.annotation(param.type, "models.", accept_enum_values=True)
-            positional = param.location == "path"
             default = None
             if not param.required:
                 default = "None"
                 if not annotation.endswith("| None") and annotation not in ("Any", "None"):
                     annotation += " | None"
-            signature.append(PlannedParam(pname, annotation, default, param.description, positional))
+            signature.append(PlannedParam(pname, annotation, default, param.description, param.location == "path"))
         body_arg = None
         if op.request_body is not None:
             body = op.request_body

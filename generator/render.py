@@ -157,7 +157,7 @@ def make_environment(user_templates: Path | None = None) -> jinja2.Environment:
 
 _MODULES = ("datetime", "decimal", "typing", "uuid", "warnings")
 _ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")
-_TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeVar", "Union")
+_TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeAlias", "TypeVar", "Union")
 _PYDANTIC_NAMES = ("Discriminator", "Field", "Tag")
 
 
@@ -285,6 +285,7 @@ def _render_api(env: jinja2.Environment, plan: PackagePlan, root: str, *, up: st
 
 
 def _render_models(env: jinja2.Environment, plan: PackagePlan, root: str, *, runtime: str) -> dict[str, str]:
+    """models/__init__.py, or for large APIs a lazy index over modules of classes and one of aliases."""
     template = env.get_template("models.py.jinja")
     by_module: dict[str, list[PlannedModel]] = {}
     for model in plan.models:
@@ -295,14 +296,14 @@ def _render_models(env: jinja2.Environment, plan: PackagePlan, root: str, *, run
         classes = [m for m in models if m.kind == "enum"] + [m for m in models if m.kind == "object"]
         aliases = _alias_order([m for m in models if m.kind == "alias"])
         exports = [m.name for m in models] if not module else []
-        body = template.render(plan=plan, classes=classes, aliases=aliases, exports=exports, imports=IMPORTS_MARK)
+        body = template.render(plan=plan, classes=classes, aliases=aliases, exports=exports, imports=IMPORTS_MARK, lazy_import=bool(module) and bool(classes))
         bases = {m.enum_base for m in classes if m.kind == "enum"}
         bases |= {"ReadOnlyAwareModel" if m.has_read_only else "ApiModel" for m in classes if m.kind == "object"}
         runtime_names = sorted(bases)
         if "tag_by_property" in _names_used(body):
             runtime_names.append("tag_by_property")
         extra = [f"from {runtime}.models import {', '.join(runtime_names)}"] if runtime_names else []
-        if "_models" in _names_used(body):
+        if module and not classes:  # the aliases module: its expressions run at import
             extra.append("from .. import models as _models")
         path = f"{root}/models/{module}.py" if module else f"{root}/models/__init__.py"
         files[path] = body.replace(IMPORTS_MARK, imports_for(body, extra, runtime_prefix=runtime.removesuffix("._runtime")), 1)

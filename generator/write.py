@@ -31,7 +31,7 @@ class Changes:
         return bool(self.added or self.changed or self.removed)
 
     def summary(self) -> str:
-        lines = []
+        lines: list[str] = []
         for label, paths in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
             lines.extend(f"  {label}: {p}" for p in paths)
         return "\n".join(lines)

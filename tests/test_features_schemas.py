@@ -70,3 +70,36 @@ def test_recursive_and_mutually_recursive_models(schemas: ModuleType, server: Re
     server.route("GET", "/tree", Reply(200, tree))
     node = schemas.Client(server.url).default.get_tree()
     assert node.children[0].owner.favourite_node.name == "root"
+
+
+def test_large_apis_split_models_into_lazily_imported_modules(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What Stripe-sized specs get, shown on the small schema spec by lowering the threshold."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import generator.plan
+    from generator.pipeline import GenerateOptions, generate
+    from generator.write import write_output
+    from tests.test_generated_types import run_mypy
+
+    monkeypatch.setattr(generator.plan, "INLINE_MODELS_LIMIT", 0)
+    out = Path(tmp_path) / "out"
+    write_output(out, generate(SPECS / "features" / "schemas.yaml", GenerateOptions(package_name="split_models")).files, "test")
+    modules = sorted(p.name for p in (out / "split_models" / "models").iterdir())
+    assert modules == ["__init__.py", "_aliases.py", "_c.py", "_d.py", "_e.py", "_p.py", "_s.py", "_t.py"]
+    assert run_mypy(out, "split_models").returncode == 0
+    probe = """
+import sys
+import split_models.models as m
+assert not [k for k in sys.modules if k.startswith("split_models.models._")], "nothing loaded up front"
+node = m.TreeNode.model_validate({"name": "a", "owner": {"favouriteNode": {"name": "b"}}})
+assert node.owner.favourite_node.name == "b"
+loaded = sorted(k.rsplit(".", 1)[1] for k in sys.modules if k.startswith("split_models.models._"))
+assert loaded == ["_p", "_t"], loaded
+from pydantic import TypeAdapter
+assert type(TypeAdapter(m.Pet).validate_python({"petType": "cat", "name": "c"})).__name__ == "Cat"
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", probe], cwd=out, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "ok", result.stderr

@@ -127,7 +127,23 @@ PETSTORE: dict[str, Call] = {
 PETSTORE_SPEC = SHARED_SPECS / "swagger-petstore-v3" / "openapi.yaml"
 SPEC_FILES: dict[str, Path] = {"banking": SPECS / "banking.yaml", "petstore": PETSTORE_SPEC}
 TABLES: dict[str, dict[str, Call]] = {"banking": BANKING, "petstore": PETSTORE}
-CASES = [pytest.param(spec, name, id=f"{spec}-{name}") for spec, table in TABLES.items() for name in table]
+# Generator bugs these tests found and that are not fixed yet: (spec, operation) -> the bug.
+# Strict: the test fails once the bug is fixed, so the entry cannot outlive it.
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    ("petstore", "login_user"): (
+        "the client sends no Accept header (httpx's */*) although it can only decode the JSON "
+        "representation; #/paths/~1user~1login/get/responses/200/content lists application/xml "
+        "first, so Prism (like the real server) answers XML and parsing fails with json_invalid"
+    ),
+}
+CASES = [
+    pytest.param(
+        spec, name, id=f"{spec}-{name}",
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[spec, name])] if (spec, name) in KNOWN_BUGS else [],
+    )
+    for spec, table in TABLES.items()
+    for name in table
+]  # fmt: skip
 
 
 # ---------------------------------------------------------------- fixtures
@@ -212,6 +228,13 @@ class Exchanges:
         return "\n".join(lines)
 
 
+def call_and_catch(call: Call, client: Any, pkg: ModuleType) -> tuple[Any, str]:
+    try:
+        return call.invoke(client, pkg), "returned"
+    except Exception as error:  # reported with Prism's findings
+        return None, f"raised {type(error).__name__}: {error}"
+
+
 def check_return(pkg: ModuleType, returns: str, result: Any) -> None:
     models = pkg.models
     if returns == "None":
@@ -259,12 +282,9 @@ def test_operation_conforms_with_every_credential(
 ) -> None:
     pkg, prism, call = packages(spec), prisms(spec), TABLES[spec][name]
     exchanges = Exchanges()
-    with pkg.AuthenticatedClient(prism.url, session=pkg.Session(TOKEN), api_key=API_KEY, http_client=exchanges.sync_client()) as client:
-        try:
-            result, outcome = call.invoke(client, pkg), "returned"
-        except Exception as error:  # reported with Prism's findings below
-            result, outcome = None, f"raised {type(error).__name__}: {error}"
-        client._core.http.close()
+    with exchanges.sync_client() as http:
+        client = pkg.AuthenticatedClient(prism.url, session=pkg.Session(TOKEN), api_key=API_KEY, http_client=http)
+        result, outcome = call_and_catch(call, client, pkg)
     assert_conformant(prism, call, exchanges, outcome)
     check_return(pkg, call.returns, result)
 
@@ -282,7 +302,7 @@ def test_operation_conforms_through_the_async_client(
             client = pkg.AsyncAuthenticatedClient(prism.url, session=pkg.Session(TOKEN), api_key=API_KEY, http_client=http)
             try:
                 return await call.invoke(client, pkg), "returned"
-            except Exception as error:
+            except Exception as error:  # reported with Prism's findings
                 return None, f"raised {type(error).__name__}: {error}"
 
     result, outcome = asyncio.run(run())
@@ -319,12 +339,8 @@ def test_operation_without_its_credentials_never_goes_out(
     if call.needs == PUBLIC:
         # a public operation needs nothing: the bare client calls it and Prism accepts it
         exchanges = Exchanges()
-        with pkg.Client(prism.url, http_client=exchanges.sync_client()) as client:
-            try:
-                result, outcome = call.invoke(client, pkg), "returned"
-            except Exception as error:
-                result, outcome = None, f"raised {type(error).__name__}: {error}"
-            client._core.http.close()
+        with exchanges.sync_client() as http:
+            result, outcome = call_and_catch(call, pkg.Client(prism.url, http_client=http), pkg)
         assert_conformant(prism, call, exchanges, outcome)
         check_return(pkg, call.returns, result)
         return
@@ -336,3 +352,27 @@ def test_operation_without_its_credentials_never_goes_out(
         assert info.value.operation == operation_id, description
         received, log = prism.settle()
         assert received == [], f"{description}: Prism received {received} although credentials were missing\n{log}"
+
+
+def test_prism_flags_invalid_requests(prisms: Callable[[str], PrismServer]) -> None:
+    """The control: Prism, as started here, does reject what the spec forbids, so "no finding"
+    above means the generated client's requests conform."""
+    prism = prisms("banking")
+    money = {"value": "1.00", "currency": "USD"}
+    wrong = [
+        ("no token", "GET", "/accounts", {}, None),
+        ("no api key", "GET", "/institutions/123456789", {}, None),
+        ("path pattern", "GET", "/institutions/1234", {"X-Api-Key": API_KEY}, None),
+        ("query minimum", "GET", "/accounts?limit=0", {"Authorization": f"Bearer {TOKEN}"}, None),
+        ("missing header", "PATCH", "/accounts/a1", {"Authorization": f"Bearer {TOKEN}"}, {"name": "x"}),
+        ("attribute names", "POST", "/transfers", {"Authorization": f"Bearer {TOKEN}"}, {"source_account_id": "a", "target_account_id": "b", "amount": money}),
+    ]  # fmt: skip
+    with httpx.Client(base_url=prism.url, timeout=30) as http:
+        for label, method, path, headers, body in wrong:
+            response = http.request(method, path, headers=headers, json=body)
+            findings = [f for f in prism_findings(response) if is_request_finding(f)]
+            assert response.status_code in (400, 401, 422) and findings, f"{label}: {response.status_code} {response.headers}"
+        good = http.get("/accounts/a1", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert good.status_code == 200 and not prism_findings(good)
+    received, _log = prism.settle()
+    assert len(received) == len(wrong) + 1

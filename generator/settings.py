@@ -1,0 +1,117 @@
+"""Settings from ``[tool.accessgen]`` in pyproject.toml; command-line flags override them.
+
+    [tool.accessgen]
+    specs = ["specs/banking.yaml", { path = "specs/payments.yaml", name = "payments" }]
+    output = "clients/bank"
+    package-name = "bank"
+    package-version = "1.4.0"      # default: info.version of the (first) spec, as PEP 440
+    strict = false
+    allow-skip = false
+    templates = "accessgen-templates"
+
+Relative paths are relative to the pyproject.toml that holds them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AccessgenError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Settings:
+    specs: tuple[Path, ...] = ()
+    subpackage_names: tuple[str, ...] = ()
+    output: Path | None = None
+    package_name: str | None = None
+    package_version: str | None = None
+    strict: bool = False
+    allow_skip: bool = False
+    templates: Path | None = None
+    source: Path | None = field(default=None, compare=False)
+
+
+_KEYS = {"specs", "output", "package-name", "package-version", "strict", "allow-skip", "templates"}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(pyproject: Path | None) -> Settings:
+    """The ``[tool.accessgen]`` table of ``pyproject`` (empty settings when there is none)."""
+    if pyproject is None:
+        return Settings()
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AccessgenError(f"{pyproject}: cannot read settings ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AccessgenError(f"{pyproject}: invalid TOML ({exc})") from None
+    table = data.get("tool", {}).get("accessgen")
+    if table is None:
+        return Settings()
+    if not isinstance(table, dict):
+        raise AccessgenError(f"{pyproject}: [tool.accessgen] must be a table")
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise AccessgenError(f"{pyproject}: unknown [tool.accessgen] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
+    base = pyproject.parent
+    specs, names = _specs(table.get("specs", []), base, pyproject)
+    return Settings(
+        specs=specs,
+        subpackage_names=names,
+        output=base / _string(table, "output", pyproject) if "output" in table else None,
+        package_name=_string(table, "package-name", pyproject) if "package-name" in table else None,
+        package_version=_string(table, "package-version", pyproject) if "package-version" in table else None,
+        strict=_bool(table, "strict", pyproject),
+        allow_skip=_bool(table, "allow-skip", pyproject),
+        templates=base / _string(table, "templates", pyproject) if "templates" in table else None,
+        source=pyproject,
+    )
+
+
+def _specs(raw: Any, base: Path, pyproject: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise AccessgenError(f"{pyproject}: [tool.accessgen] specs must be a list of paths or {{ path, name }} tables")
+    paths: list[Path] = []
+    names: list[str] = []
+    for entry in raw:
+        if isinstance(entry, str):
+            paths.append(base / entry)
+            names.append("")
+        elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            paths.append(base / entry["path"])
+            names.append(str(entry.get("name", "")))
+        else:
+            raise AccessgenError(f"{pyproject}: [tool.accessgen] specs entry {entry!r} is neither a path nor a {{ path, name }} table")
+    return tuple(paths), tuple(names)
+
+
+def _string(table: dict[str, Any], key: str, pyproject: Path) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value:
+        raise AccessgenError(f"{pyproject}: [tool.accessgen] {key} must be a non-empty string")
+    return value
+
+
+def _bool(table: dict[str, Any], key: str, pyproject: Path) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise AccessgenError(f"{pyproject}: [tool.accessgen] {key} must be true or false")
+    return value
