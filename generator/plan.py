@@ -523,6 +523,9 @@ class Planner:
             parts.append(f"responses=({responses},)")
         if op.deprecated:
             parts.append("deprecated=True")
+        accept = _dedupe([r.media_type for r in op.responses if r.media_type and r.kind != "empty"])
+        if accept:
+            parts.append(f"accept={', '.join(accept)!r}")
         return "OperationSpec(" + ", ".join(parts) + ")"
 
     def _docstring(self, op: Operation, params: list[tuple[Parameter, str]]) -> str:

@@ -90,6 +90,7 @@ class OperationSpec(Generic[T]):
     body_kind: str | None = None
     responses: tuple[ResponseSpec, ...] = ()
     deprecated: bool = False
+    accept: str | None = None  # the media types the client decodes, sent as Accept
 
     @property
     def is_public(self) -> bool:
@@ -233,6 +234,8 @@ class ClientCore:
                 headers[spec.name] = encode_header(value, spec.explode, spec.content_json)
             else:
                 cookies.extend(encode_query_or_cookie(spec.name, value, spec.style, spec.explode, spec.content_json))
+        if op.accept and not any(name.lower() == "accept" for name in headers):
+            headers["Accept"] = op.accept
         prepared = _Prepared(op.method.upper(), self._base_path + path, params, headers, cookies)
         if body is not None and op.body_media_type is not None:
             encoded = encode_body(body, op.body_kind or "json", op.body_media_type)

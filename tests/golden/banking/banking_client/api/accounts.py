@@ -28,6 +28,7 @@ GET_ACCOUNT: OperationSpec[models.Account] = OperationSpec(
         ResponseSpec("401", "json", lambda: models.Problem),
         ResponseSpec("404", "json", lambda: models.Problem),
     ),
+    accept="application/json, application/problem+json",
 )
 LIST_ACCOUNTS: OperationSpec[models.Accounts] = OperationSpec(
     name="list_accounts",
@@ -46,6 +47,7 @@ LIST_ACCOUNTS: OperationSpec[models.Accounts] = OperationSpec(
         ResponseSpec("401", "json", lambda: models.Problem),
         ResponseSpec("403", "json", lambda: models.Problem),
     ),
+    accept="application/json, application/problem+json",
 )
 UPDATE_ACCOUNT: OperationSpec[models.Account] = OperationSpec(
     name="update_account",
@@ -65,6 +67,7 @@ UPDATE_ACCOUNT: OperationSpec[models.Account] = OperationSpec(
         ResponseSpec("401", "json", lambda: models.Problem),
         ResponseSpec("412", "json", lambda: models.Problem),
     ),
+    accept="application/json, application/problem+json",
 )
 
 OPERATIONS: dict[str, OperationSpec[Any]] = {

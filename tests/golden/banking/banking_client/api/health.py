@@ -20,6 +20,7 @@ GET_HEALTH: OperationSpec[models.Health] = OperationSpec(
     path="/health",
     security=(),
     responses=(ResponseSpec("200", "json", lambda: models.Health),),
+    accept="application/json",
 )
 
 OPERATIONS: dict[str, OperationSpec[Any]] = {

@@ -25,6 +25,7 @@ LOOK_UP_INSTITUTION: OperationSpec[models.Institution] = OperationSpec(
         ResponseSpec("200", "json", lambda: models.Institution),
         ResponseSpec("404", "json", lambda: models.Problem),
     ),
+    accept="application/json, application/problem+json",
 )
 
 OPERATIONS: dict[str, OperationSpec[Any]] = {

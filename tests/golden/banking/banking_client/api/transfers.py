@@ -28,6 +28,7 @@ CREATE_TRANSFER: OperationSpec[models.Transfer] = OperationSpec(
         ResponseSpec("400", "json", lambda: models.Problem),
         ResponseSpec("401", "json", lambda: models.Problem),
     ),
+    accept="application/json, application/problem+json",
 )
 GET_TRANSFER: OperationSpec[models.Transfer] = OperationSpec(
     name="get_transfer",
@@ -42,6 +43,7 @@ GET_TRANSFER: OperationSpec[models.Transfer] = OperationSpec(
         ResponseSpec("401", "json", lambda: models.Problem),
         ResponseSpec("404", "json", lambda: models.Problem),
     ),
+    accept="application/json, application/problem+json",
 )
 
 OPERATIONS: dict[str, OperationSpec[Any]] = {
