@@ -89,3 +89,22 @@ def test_manifest_removes_stale_code_keeps_user_files_and_check_gates(tmp_path: 
     spec.write_text(text)
     stale = cli("generate", str(spec), "-o", str(out), "--package-name", "mixed", "--check", cwd=tmp_path)
     assert stale.returncode == 1 and "removed: mixed/api/bearer.py" in stale.stderr
+
+
+def test_regeneration_reformats_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.pipeline import GenerateOptions, generate
+
+    monkeypatch.setenv("ACCESSGEN_CACHE_DIR", str(tmp_path / "cache"))
+    spec = tmp_path / "banking.yaml"
+    text = (SPECS / "banking.yaml").read_text()
+    spec.write_text(text)
+    options = GenerateOptions(package_name="banking_client")
+    cold = generate(spec, options)
+    assert cold.formatted_count == sum(1 for p in cold.files if p.endswith(".py"))
+    assert generate(spec, options).formatted_count == 0, "nothing changed, nothing re-formatted"
+
+    spec.write_text(text.replace("summary: Fetch a transfer and its state", "summary: Fetch one transfer"))
+    changed = generate(spec, options)
+    touched = {p for p in changed.files if changed.files[p] != cold.files[p]}
+    assert touched == {"banking_client/api/transfers.py"}
+    assert changed.formatted_count == 1

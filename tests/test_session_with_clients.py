@@ -129,3 +129,27 @@ def test_one_session_serves_sync_async_and_two_specs_with_one_refresh(
     assert len(oauth.token_requests) == 1, "one refresh for 128 callers over two specs, sync and async"
     assert len(persisted) == 1
     assert set(seen_tokens(api)) == {session.token_set.access_token}
+
+
+def test_one_session_serves_both_sub_clients_of_a_two_spec_package(
+    generated_root: Any, oauth: OAuthTestServer, api: RecordingServer, clock: FakeClock
+) -> None:
+    import importlib
+    import sys
+
+    from generator.pipeline import GenerateOptions, generate
+    from generator.write import write_output
+
+    out = generated_root / "two_specs"
+    write_output(out, generate([SPECS / "banking.yaml", SPECS / "mixed-security.yaml"], GenerateOptions(package_name="two_specs")).files, "test")
+    sys.path.insert(0, str(out))
+    pkg = importlib.import_module("two_specs")
+    assert pkg.__all__[-2:] == ["example_bank_banking", "mixed_security"]
+    session = new_session(pkg, oauth, clock)
+    banking_client = pkg.example_bank_banking.AuthenticatedClient(api.url, session=session)
+    mixed_client = pkg.mixed_security.AuthenticatedClient(api.url, session=session)
+    clock.advance(3600)
+    assert banking_client.accounts.get_account("a1").id == "a1"
+    mixed_client.default.inherit_root_security()
+    assert len(oauth.token_requests) == 1, "one refresh served calls to both sub-clients"
+    assert set(seen_tokens(api)) == {session.token_set.access_token}
