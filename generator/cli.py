@@ -15,10 +15,11 @@ import click
 
 from . import __version__
 from .errors import AccessgenError, Diagnostic, SpecError
-from .pipeline import GenerateOptions, generate, load_api
 from .security import describe
 from .settings import find_pyproject, load_settings
-from .write import diff_output, write_output
+from .fingerprint import fingerprint, options_identity, relative_to, up_to_date
+from .options import GenerateOptions
+from .write import Provenance, diff_output, write_output
 
 
 def _fail(message: str) -> None:
@@ -82,6 +83,24 @@ def generate_command(
         package_version=package_version or settings.package_version,
         subpackage_names=settings.subpackage_names if not specs else (),
     )
+    spec_names = [relative_to(out, Path(spec)) for spec in spec_paths]
+    identity = options_identity(
+        {
+            "package_name": options.package_name,
+            "package_version": options.package_version,
+            "strict": options.strict,
+            "allow_skip": options.allow_skip,
+            "subpackage_names": list(options.subpackage_names),
+        },
+        options.templates,
+    )
+    if up_to_date(out, spec_names, identity):  # the common CI case, answered without parsing anything
+        if not quiet:
+            click.echo(f"{out} is up to date")
+        return
+
+    from .pipeline import generate
+
     progress = _progress if not quiet and sys.stderr.isatty() else None
     result = generate(list(spec_paths), options, progress=progress)
     _warn(result.warnings, quiet)
@@ -93,7 +112,9 @@ def generate_command(
         if not quiet:
             click.echo(f"{out} is up to date")
         return
-    changes = write_output(out, result.files, f"accessgen {__version__}")
+    inputs = tuple(relative_to(out, path) for path in result.inputs)
+    provenance = Provenance(tuple(spec_names), inputs, fingerprint(out, inputs, identity))
+    changes = write_output(out, result.files, f"accessgen {__version__}", provenance)
     if not quiet:
         click.echo(
             f"generated {result.package} in {out}: {result.operation_count} operations "
@@ -110,6 +131,8 @@ def _progress(message: str) -> None:
 @click.option("--strict", is_flag=True, help="Treat every validator finding as an error.")
 def validate_command(spec: Path, strict: bool) -> None:
     """Check SPEC; errors name the file, JSON pointer and line."""
+    from .pipeline import load_api
+
     api, warnings = load_api(spec, strict=strict)
     _warn(warnings)
     click.echo(f"{spec}: valid ({len(api.operations)} operations, {len(warnings)} warnings)")
@@ -120,6 +143,8 @@ def validate_command(spec: Path, strict: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def security_command(spec: Path, fmt: str) -> None:
     """List each operation with its security class, schemes and scopes."""
+    from .pipeline import load_api
+
     api, _ = load_api(spec)
     rows: list[dict[str, Any]] = []
     for op in sorted(api.operations, key=lambda o: (o.path, o.method)):

@@ -12,21 +12,12 @@ from .build import build_api
 from .errors import Diagnostic
 from .format import format_files
 from .ir import Api
+from .options import GenerateOptions
 from .load import load_spec
 from .naming import package_name as to_package_name, snake_case, unique
 from .plan import Planner, combine_plans, default_package_name
 from .render import SubPackage, render_package
 from .validate import validate
-
-
-@dataclass(frozen=True)
-class GenerateOptions:
-    package_name: str | None = None
-    strict: bool = False
-    allow_skip: bool = False
-    templates: Path | None = None
-    package_version: str | None = None
-    subpackage_names: tuple[str, ...] = ()
 
 
 # Names a sub-package cannot take: they are the package's own modules.
@@ -40,6 +31,7 @@ class Generated:
     files: dict[str, str]
     warnings: tuple[Diagnostic, ...]
     formatted_count: int
+    inputs: tuple[Path, ...] = ()
 
     @property
     def operation_count(self) -> int:
@@ -47,10 +39,16 @@ class Generated:
 
 
 def load_api(spec: str | Path, *, strict: bool = False, allow_skip: bool = False) -> tuple[Api, tuple[Diagnostic, ...]]:
+    api, warnings, _ = _load(spec, strict=strict, allow_skip=allow_skip)
+    return api, warnings
+
+
+def _load(spec: str | Path, *, strict: bool, allow_skip: bool) -> tuple[Api, tuple[Diagnostic, ...], tuple[Path, ...]]:
+    """The IR, the warnings, and every document read (for the manifest's fingerprint)."""
     source = load_spec(spec, check_refs=not allow_skip)
     result = validate(source, strict=strict)
     api, build_warnings = build_api(source, allow_skip=allow_skip)
-    return api, result.warnings + tuple(build_warnings)
+    return api, result.warnings + tuple(build_warnings), tuple(source.documents)
 
 
 def pep440_version(raw: str) -> str:
@@ -74,9 +72,10 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
     loaded = []
     for spec in spec_list:
         report(f"reading {spec}")
-        loaded.append(load_api(spec, strict=options.strict, allow_skip=options.allow_skip))
-    warnings = tuple(w for _, spec_warnings in loaded for w in spec_warnings)
-    apis = [api for api, _ in loaded]
+        loaded.append(_load(spec, strict=options.strict, allow_skip=options.allow_skip))
+    warnings = tuple(w for _, spec_warnings, _ in loaded for w in spec_warnings)
+    apis = [api for api, _, _ in loaded]
+    inputs = tuple(sorted({path for _, _, paths in loaded for path in paths}))
     if len(apis) == 1:
         api = apis[0]
         package = to_package_name(options.package_name) if options.package_name else default_package_name(api)
@@ -99,7 +98,7 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
     report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files; formatting")
     formatted, count = format_files(files)
     report(f"formatted {count} changed files ({len(files) - count} from cache)")
-    return Generated(tuple(apis), package, formatted, warnings, count)
+    return Generated(tuple(apis), package, formatted, warnings, count, inputs)
 
 
 def _padded(names: tuple[str, ...], count: int) -> tuple[str, ...]:

@@ -41,8 +41,19 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def manifest_text(files: dict[str, str], generator: str) -> str:
-    payload = {"generator": generator, "files": {path: _digest(files[path]) for path in sorted(files)}}
+@dataclass(frozen=True)
+class Provenance:
+    """What the output was generated from (see ``fingerprint``)."""
+
+    specs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    fingerprint: str | None = None
+
+
+def manifest_text(files: dict[str, str], generator: str, provenance: Provenance = Provenance()) -> str:
+    payload: dict[str, object] = {"generator": generator, "files": {path: _digest(files[path]) for path in sorted(files)}}
+    if provenance.fingerprint is not None:
+        payload.update(specs=list(provenance.specs), inputs=sorted(provenance.inputs), fingerprint=provenance.fingerprint)
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
 
@@ -104,7 +115,7 @@ def diff_output(out: Path, files: dict[str, str]) -> Changes:
     return Changes(tuple(added), tuple(changed), tuple(removed))
 
 
-def write_output(out: Path, files: dict[str, str], generator: str) -> Changes:
+def write_output(out: Path, files: dict[str, str], generator: str, provenance: Provenance = Provenance()) -> Changes:
     out = out.absolute()
     _check_target(out)
     previous = read_manifest(out) if out.is_dir() else None
@@ -125,7 +136,7 @@ def write_output(out: Path, files: dict[str, str], generator: str) -> Changes:
             target = staging / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8", newline="\n")
-        (staging / MANIFEST).write_text(manifest_text(files, generator), encoding="utf-8")
+        (staging / MANIFEST).write_text(manifest_text(files, generator, provenance), encoding="utf-8")
         for path in sorted(user_files):
             source, target = out / path, staging / path
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -314,14 +314,25 @@ class Collector:
         items = node.get("items")
         if isinstance(items, dict):
             self.schema(items, self.key(key, "items"), inner.items if isinstance(inner, ir.ArrayType) else None, None)
-        for index, part in enumerate(node.get("allOf") or []):
-            # an inline allOf part is folded into its model: its properties map, its own examples do not
-            self.schema(part, self.key(key, "allOf", index), inner if isinstance(inner, ir.ObjectModel) else None, None, own=False)
+        parts = node.get("allOf") or []
+        for index, part in enumerate(parts):
+            others = [other for i, other in enumerate(parts) if i != index]
+            if all(_annotation_only(other) for other in others):
+                # allOf: [the schema, {description: ...}] only decorates: the part is the whole
+                self.schema(part, self.key(key, "allOf", index), t, prop)
+            else:
+                # merged into an object model: the part's properties map, its own examples do not
+                self.schema(part, self.key(key, "allOf", index), inner if isinstance(inner, ir.ObjectModel) else None, None, own=False)
         for keyword in ("oneOf", "anyOf"):
             members = node.get(keyword) or []
             union = inner if isinstance(inner, ir.UnionType) and len(inner.members) == len(members) else None
             for index, member in enumerate(members):
-                self.schema(member, self.key(key, keyword, index), union.members[index] if union else None, None)
+                # a member's example is a value of the union too: without a member type of its own
+                # it round-trips through the union's
+                if union is not None:
+                    self.schema(member, self.key(key, keyword, index), union.members[index], None)
+                else:
+                    self.schema(member, self.key(key, keyword, index), t, prop)
         for keyword in ("not", "if", "then", "else", "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems"):
             if isinstance(node.get(keyword), dict):
                 self.schema(node[keyword], self.key(key, keyword), None, None)
@@ -461,6 +472,16 @@ class Checker:
         return f"the spec's schema rejects it{' at /' + at if at else ''}: {_first_lines(error.message, 1)[:300]}"
 
 
+_ANNOTATIONS = frozenset(
+    {"description", "title", "example", "examples", "deprecated", "readOnly", "writeOnly", "externalDocs", "xml", "$comment", "default"}
+)
+
+
+def _annotation_only(schema: Any) -> bool:
+    """A schema that constrains nothing (only annotations, and ``x-`` extensions)."""
+    return isinstance(schema, dict) and "$ref" not in schema and all(k in _ANNOTATIONS or k.startswith("x-") for k in schema)
+
+
 def _first_lines(text: str, n: int) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()[:n])
 
@@ -557,8 +578,17 @@ def tally(request: pytest.FixtureRequest) -> Iterator[dict[str, Outcome]]:
     outcomes: dict[str, Outcome] = {}
     yield outcomes
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is None or not outcomes:
         return
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            _write_tally(reporter, outcomes)
+    else:
+        _write_tally(reporter, outcomes)
+
+
+def _write_tally(reporter: Any, outcomes: dict[str, Outcome]) -> None:
     total = Outcome()
     reporter.write_line("")
     reporter.write_line("examples round-trip: spec: tried / passed (normalised) / invalid in spec (skipped) / failed; not applicable")

@@ -108,3 +108,24 @@ def test_regeneration_reformats_only_what_changed(tmp_path: Path, monkeypatch: p
     touched = {p for p in changed.files if changed.files[p] != cold.files[p]}
     assert touched == {"banking_client/api/transfers.py"}
     assert changed.formatted_count == 1
+
+
+def test_unchanged_regeneration_stops_early_and_notices_edits(tmp_path: Path) -> None:
+    spec = tmp_path / "banking.yaml"
+    spec.write_text((SPECS / "banking.yaml").read_text())
+    out = tmp_path / "out"
+    assert cli("generate", str(spec), "-o", str(out), "-q", cwd=tmp_path).returncode == 0
+    again = cli("generate", str(spec), "-o", str(out), cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.strip() == f"{out} is up to date"
+    assert "warning" not in again.stderr, "the spec was not even parsed"
+
+    edited = next(out.rglob("client.py"))
+    edited.write_text(edited.read_text() + "# edited by hand\n")
+    check = cli("generate", str(spec), "-o", str(out), "--check", cwd=tmp_path)
+    assert check.returncode == 1 and "changed: " in check.stderr, "an edited generated file is not up to date"
+    assert cli("generate", str(spec), "-o", str(out), "-q", cwd=tmp_path).returncode == 0
+    assert "# edited by hand" not in edited.read_text()
+
+    spec.write_text(spec.read_text().replace("version: 2.3.0", "version: 2.4.0"))
+    bumped = cli("generate", str(spec), "-o", str(out), "-q", cwd=tmp_path)
+    assert bumped.returncode == 0 and 'version = "2.4.0"' in (out / "pyproject.toml").read_text()

@@ -1,0 +1,16 @@
+"""Options of a generation (a light module: the CLI reads it before deciding to load anything)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    package_name: str | None = None
+    strict: bool = False
+    allow_skip: bool = False
+    templates: Path | None = None
+    package_version: str | None = None
+    subpackage_names: tuple[str, ...] = ()
