@@ -1,7 +1,7 @@
 """Every complete OpenAPI 3.x root spec in ../shared/specs generates an importable package
 or fails with a clear, one-paragraph error.
 
-Run with ``-s`` to see the tally (spec, operations, generated, imported, note)::
+Run with ``-s`` to see the tally (spec, operations, generated, imported, mypy errors, note)::
 
     python -m pytest tests/test_corpus.py -s -q
 

@@ -276,23 +276,26 @@ class Collector:
             for header_name, header in ((encoding or {}).get("headers") or {}).items():
                 self.header(header, self.key(key, "encoding", name, "headers", header_name), None)
 
-    def schema(self, node: Any, key: Any, t: Any, prop: tuple[str, str] | None, own: bool = True) -> None:
+    def schema(self, node: Any, key: Any, t: Any, prop: tuple[str, str] | None, own: bool = True, whole: Any = None) -> None:
+        """``t``/``prop``: the generated type of the value this schema describes; ``whole``: the
+        schema that value is checked against when this one only decorates it (an allOf or
+        oneOf part whose examples are examples of the whole)."""
         ir = self.ir
         if not isinstance(node, dict):
             return
         if "$ref" in node:
             target, target_key = self.deref(node, key)
             if str(target_key) in self.models:
-                t = ir.ModelRef(str(target_key))
-            self.schema_examples(node, key, t, prop, key, own)  # beside the $ref (OpenAPI 3.1)
+                t, prop, own, whole = ir.ModelRef(str(target_key)), None, True, None
+            self.schema_examples(node, key, t, prop, whole or key, own)  # beside the $ref (OpenAPI 3.1)
             if target is not None:
-                self.schema(target, target_key, t, prop, own)
+                self.schema(target, target_key, t, prop, own, whole)
             return
         if str(key) in self.models:
-            t, own = ir.ModelRef(str(key)), True
+            t, prop, own, whole = ir.ModelRef(str(key)), None, True, None
         if not self.first_visit(key, "schema", t is not None or prop is not None):
             return
-        self.schema_examples(node, key, t, prop, key, own)
+        self.schema_examples(node, key, t, prop, whole or key, own)
         inner = self.unwrap(t)
         props = node.get("properties")
         if isinstance(props, dict):
@@ -317,9 +320,10 @@ class Collector:
         parts = node.get("allOf") or []
         for index, part in enumerate(parts):
             others = [other for i, other in enumerate(parts) if i != index]
-            if all(_annotation_only(other) for other in others):
-                # allOf: [the schema, {description: ...}] only decorates: the part is the whole
-                self.schema(part, self.key(key, "allOf", index), t, prop)
+            if _annotation_only(part) or all(_annotation_only(other) for other in others):
+                # allOf: [the schema, {description: ..., example: ...}]: a decoration, or the one
+                # part that is the whole: its examples are the whole's
+                self.schema(part, self.key(key, "allOf", index), t, prop, whole=whole or key)
             else:
                 # merged into an object model: the part's properties map, its own examples do not
                 self.schema(part, self.key(key, "allOf", index), inner if isinstance(inner, ir.ObjectModel) else None, None, own=False)
@@ -332,7 +336,7 @@ class Collector:
                 if union is not None:
                     self.schema(member, self.key(key, keyword, index), union.members[index], None)
                 else:
-                    self.schema(member, self.key(key, keyword, index), t, prop)
+                    self.schema(member, self.key(key, keyword, index), t, prop, whole=whole or key)
         for keyword in ("not", "if", "then", "else", "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems"):
             if isinstance(node.get(keyword), dict):
                 self.schema(node[keyword], self.key(key, keyword), None, None)
@@ -473,7 +477,7 @@ class Checker:
 
 
 _ANNOTATIONS = frozenset(
-    {"description", "title", "example", "examples", "deprecated", "readOnly", "writeOnly", "externalDocs", "xml", "$comment", "default"}
+    {"description", "title", "example", "examples", "deprecated", "readOnly", "writeOnly", "externalDocs", "xml", "$comment", "nullable"}
 )
 
 

@@ -196,3 +196,20 @@ def test_banking_credentials_per_operation(banking: ModuleType, server: Recordin
     with pytest.raises(banking.MissingCredentialsError, match="lookUpInstitution"):
         banking.Client(server.url).institutions.look_up_institution("123456789")
     assert len(server.requests) == before
+
+
+def test_redirects_keep_credentials_only_within_the_origin(banking: ModuleType, server: RecordingServer) -> None:
+    banking_routes(server)
+    with RecordingServer() as elsewhere:
+        elsewhere.route("GET", "/health", Reply(200, {"status": "ok"}))
+        elsewhere.route("GET", "/institutions/123456789", Reply(200, {"routingNumber": "123456789", "name": "Moved"}))
+        server.route("GET", "/accounts/a9", Reply(307, None, {"Location": "/accounts/a1"}))
+        server.route("GET", "/institutions/123456789", Reply(302, None, {"Location": f"{elsewhere.url}/institutions/123456789"}))
+        client = banking.AuthenticatedClient(server.url, session=banking.Session(TOKEN), api_key="K")
+
+        assert client.accounts.get_account("a9").id == "a1"
+        assert [r.path for r in server.requests[-2:]] == ["/accounts/a9", "/accounts/a1"]
+        assert sent_credentials(server.last()) == {"bearer"}, "same origin: the token follows"
+
+        assert client.institutions.look_up_institution("123456789").name == "Moved"
+        assert sent_credentials(elsewhere.last()) == set(), "another origin: no credential follows"

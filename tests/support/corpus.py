@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 #: Seconds allowed for one ``accessgen generate`` run and for one import check.
 GENERATE_TIMEOUT = 480.0
 IMPORT_TIMEOUT = 240.0
+MYPY_TIMEOUT = 600.0
 
 
 def shared_specs_dir() -> Path:
@@ -148,6 +149,7 @@ class Outcome:
     status: str = "n/a"  # "n/a", "generated", "rejected", "failed"
     generated: int | None = None  # operations found in the generated package
     imported: bool | None = None
+    mypy_errors: int | None = None
     models: int | None = None
     note: str = ""
     seconds: float = 0.0
@@ -302,10 +304,26 @@ def run_entry(entry: CorpusEntry, workdir: Path, cache_dir: Path) -> Outcome:
         if outcome.note:
             notes.insert(0, outcome.note)
         outcome.note = "; ".join(notes)
+        outcome.mypy_errors, mypy_output = _mypy(out, package, workdir)
+        if outcome.mypy_errors:
+            outcome.fail(f"mypy --strict reports {outcome.mypy_errors} error(s): {_last_lines(mypy_output, 4)}")
     if entry.listed_operations is not None and facts.operations is not None and entry.listed_operations != facts.operations:
         outcome.note += f" (README lists {entry.listed_operations} operations)"
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _mypy(out: Path, package: str, workdir: Path) -> tuple[int, str]:
+    """mypy --strict on the generated package: (number of errors, output)."""
+    command = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", os.devnull, package]
+    try:
+        result = subprocess.run(command, cwd=out, capture_output=True, text=True, timeout=MYPY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return -1, f"mypy did not finish in {MYPY_TIMEOUT:.0f} s"
+    if result.returncode == 0:
+        return 0, result.stdout
+    errors = sum(1 for line in result.stdout.splitlines() if ": error:" in line)
+    return errors or -1, result.stdout + result.stderr
 
 
 def _keys(keys: list[tuple[str, str]]) -> str:
@@ -323,8 +341,8 @@ def _last_lines(text: str, count: int = 5) -> str:
 
 
 def tally(outcomes: list[Outcome]) -> str:
-    """A plain-text table: spec, operations, generated, imported, note."""
-    rows = [("spec", "operations", "generated", "imported", "time", "note")]
+    """A plain-text table: spec, operations, generated, imported, mypy errors, time, note."""
+    rows = [("spec", "operations", "generated", "imported", "mypy errors", "time", "note")]
     for o in outcomes:
         imported = {None: "-", True: "yes", False: "NO"}[o.imported]
         if o.status == "failed" and o.imported is None:
@@ -338,14 +356,15 @@ def tally(outcomes: list[Outcome]) -> str:
                 "-" if o.facts.operations is None else str(o.facts.operations),
                 "-" if o.generated is None else str(o.generated),
                 imported,
+                "-" if o.mypy_errors is None else str(o.mypy_errors),
                 f"{o.seconds:.0f}s" if o.status != "n/a" else "",
                 note,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = []
     for index, row in enumerate(rows):
-        cells = [row[i].ljust(widths[i]) for i in range(5)] + [row[5]]
+        cells = [row[i].ljust(widths[i]) for i in range(6)] + [row[6]]
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * w for w in widths) + "  ----")
