@@ -26,7 +26,7 @@ from .ir import (
     TypeExpr,
 )
 from .load import NodeKey, SpecSource, join_pointer
-from .schemas import SchemaConverter
+from .schemas import SchemaConverter, spec_text
 from .security import effective_security
 from .validate import iter_operations
 
@@ -96,13 +96,13 @@ class ApiBuilder:
         servers = []
         for raw in self.tree.get("servers") or []:
             if isinstance(raw, dict) and isinstance(raw.get("url"), str):
-                servers.append(Server(_expand_server(raw), _text(raw.get("description"))))
+                servers.append(Server(_expand_server(raw), spec_text(raw.get("description"))))
         tags = tuple(str(t["name"]) for t in self.tree.get("tags") or [] if isinstance(t, dict) and "name" in t)
         self.warnings.extend(self.schemas.warnings)
         return Api(
             title=str(info.get("title") or "API"),
             version=str(info.get("version") or "0"),
-            description=_text(info.get("description")),
+            description=spec_text(info.get("description")),
             openapi_version=str(self.tree.get("openapi")),
             servers=tuple(servers),
             operations=tuple(operations),
@@ -159,7 +159,7 @@ class ApiBuilder:
                     api_key_location=location if location in ("header", "query", "cookie") else None,
                     openid_connect_url=_str(node.get("openIdConnectUrl")),
                     flows=tuple(flows),
-                    description=_text(node.get("description")),
+                    description=spec_text(node.get("description")),
                 )
             )
         return tuple(schemes)
@@ -179,8 +179,8 @@ class ApiBuilder:
             method=method,
             path=path,
             tags=tags,
-            summary=_text(op.get("summary")),
-            description=_text(op.get("description")),
+            summary=spec_text(op.get("summary")),
+            description=spec_text(op.get("description")),
             deprecated=op.get("deprecated") is True,
             parameters=params,
             request_body=body,
@@ -224,7 +224,7 @@ class ApiBuilder:
                     required=location == "path" or node.get("required") is True,
                     style=style,
                     explode=explode,
-                    description=_text(node.get("description")),
+                    description=spec_text(node.get("description")),
                     deprecated=node.get("deprecated") is True,
                     content_type=content_type,
                 )
@@ -252,7 +252,7 @@ class ApiBuilder:
             btype: TypeExpr = PrimitiveType("string", "binary") if kind == "binary" else PrimitiveType("string")
         else:
             btype = self.schemas.type_of(schema, NodeKey(key.path, join_pointer(key.pointer, "content", media, "schema")), hint + "_request")
-        return RequestBody(media, kind, btype, node.get("required") is True, _text(node.get("description")))  # type: ignore[arg-type]
+        return RequestBody(media, kind, btype, node.get("required") is True, spec_text(node.get("description")))  # type: ignore[arg-type]
 
     def _responses(self, op: dict[str, Any], op_key: NodeKey, hint: str) -> tuple[Response, ...]:
         raw = op.get("responses")
@@ -270,10 +270,10 @@ class ApiBuilder:
                 if isinstance(header_node, dict):
                     schema = header_node.get("schema")
                     htype = self.schemas.type_of(schema, NodeKey(header_key.path, join_pointer(header_key.pointer, "schema")), hint + "_" + str(header_name)) if schema else PrimitiveType("string")
-                    headers.append(ResponseHeader(str(header_name), htype, _text(header_node.get("description"))))
+                    headers.append(ResponseHeader(str(header_name), htype, spec_text(header_node.get("description"))))
             content = node.get("content")
             if not isinstance(content, dict) or not content:
-                responses.append(Response(status, "empty", PrimitiveType("null"), None, _text(node.get("description")), tuple(headers)))
+                responses.append(Response(status, "empty", PrimitiveType("null"), None, spec_text(node.get("description")), tuple(headers)))
                 continue
             media = min(content, key=lambda m: (_media_rank(m), list(content).index(m)))
             media_node = content[media] if isinstance(content[media], dict) else {}
@@ -288,7 +288,7 @@ class ApiBuilder:
                 rtype, rkind = PrimitiveType("string"), "text"
             else:
                 rtype, rkind = PrimitiveType("string", "binary"), "binary"
-            responses.append(Response(status, rkind, rtype, media, _text(node.get("description")), tuple(headers)))  # type: ignore[arg-type]
+            responses.append(Response(status, rkind, rtype, media, spec_text(node.get("description")), tuple(headers)))  # type: ignore[arg-type]
         return tuple(responses)
 
     def _pagination(self, responses: tuple[Response, ...]) -> Pagination | None:
@@ -342,10 +342,6 @@ def _expand_server(raw: dict[str, Any]) -> str:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 def build_api(source: SpecSource, *, allow_skip: bool = False) -> tuple[Api, list[Diagnostic]]:

@@ -111,12 +111,6 @@ def signature(op: PlannedOperation) -> str:
     return ", ".join(parts)
 
 
-def forward_args(op: PlannedOperation) -> str:
-    parts = [p.name for p in op.signature_params if p.positional]
-    parts += [f"{p.name}={p.name}" for p in op.signature_params if not p.positional]
-    return ", ".join(parts)
-
-
 def call_tuple(op: PlannedOperation) -> str:
     if not op.call_args:
         return ""
@@ -133,7 +127,6 @@ FILTERS: dict[str, Callable[..., str]] = {
     "tomlstr": tomlstr,
     "field_default": field_default,
     "signature": signature,
-    "forward_args": forward_args,
     "call_tuple": call_tuple,
 }
 

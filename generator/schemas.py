@@ -135,7 +135,7 @@ class SchemaConverter:
         return "null" in self._types(node)
 
     def _build_model(self, node: dict[str, Any], key: NodeKey, hint: str, mkey: str) -> Model:
-        description = _text(node.get("description")) or _text(node.get("title"))
+        description = spec_text(node.get("description")) or spec_text(node.get("title"))
         if "enum" in node:
             values = tuple(v for v in node["enum"] if v is not None) if isinstance(node["enum"], list) else ()
             return EnumModel(mkey, hint, values, _enum_value_type(values), description, key.pointer)
@@ -165,7 +165,7 @@ class SchemaConverter:
                     json_name=name,
                     type=self.type_of(prop, prop_key, hint + "_" + name),
                     required=name in fields.required,
-                    description=_text(meta.get("description")) or _text(target_meta.get("description")),
+                    description=spec_text(meta.get("description")) or spec_text(target_meta.get("description")),
                     default=meta.get("default", target_meta.get("default")),
                     has_default="default" in meta or "default" in target_meta,
                     read_only=bool(meta.get("readOnly") or target_meta.get("readOnly")),
@@ -325,7 +325,7 @@ class SchemaConverter:
         if mkey in self.models or mkey in self._claimed:
             return ModelRef(mkey)
         self._claimed.add(mkey)
-        description = _text(node.get("description")) or _text(node.get("title"))
+        description = spec_text(node.get("description")) or spec_text(node.get("title"))
         self.models[mkey] = self._object_model(self._fields(node, key), key, hint, mkey, description)
         return ModelRef(mkey)
 
@@ -340,5 +340,6 @@ def _enum_value_type(values: tuple[Any, ...]) -> Any:
     return "mixed"
 
 
-def _text(value: Any) -> str | None:
+def spec_text(value: Any) -> str | None:
+    """A description or title worth keeping: a non-blank string."""
     return value if isinstance(value, str) and value.strip() else None
