@@ -54,11 +54,12 @@ def _load(spec: str | Path, *, strict: bool, allow_skip: bool) -> tuple[Api, tup
 def pep440_version(raw: str) -> str:
     """``info.version`` as a PEP 440 version (``2.4.2`` stays, ``v1.0-beta`` becomes ``1.0b0``)."""
     text = raw.strip().lower().lstrip("v")
-    match = re.match(r"^(\d+(?:\.\d+)*)(?:[-_.]?(a|alpha|b|beta|rc|c|pre|preview)[-_.]?(\d*))?", text)
+    text = re.sub(r"(?<=\d)-(?=\d)", ".", text)  # date versions: 2023-10-16 -> 2023.10.16
+    match = re.match(r"^(\d+(?:\.\d+)*)(?:[-_.]?(alpha|beta|preview|pre|rc|a|b|c)[-_.]?(\d*))?", text)
     if not match:
         return "0.0.0"
     release, label, number = match.groups()
-    version = release
+    version = ".".join(str(int(part)) for part in release.split("."))
     if label:
         kind = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc"}.get(label, label)
         version += f"{kind}{number or 0}"

@@ -239,9 +239,25 @@ class Collector:
                 found = next((h for h in ir_response.headers if h.name.lower() == name.lower()), None)
                 t = found.type if found is not None else None
             self.header(header, self.key(key, "headers", name), t)
-        for media_type, media in (node.get("content") or {}).items():
-            typed = ir_response is not None and ir_response.media_type == media_type and ir_response.kind in ("json", "text")
+        content = node.get("content") or {}
+        chosen = self.schema_of(content, key, ir_response.media_type) if ir_response is not None else None
+        for media_type, media in content.items():
+            typed = ir_response is not None and ir_response.kind in ("json", "text") and (
+                ir_response.media_type == media_type
+                # the client decodes any JSON body of this status with the same type
+                or (ir_response.kind == "json" and _json_like(media_type) and chosen is not None and self.schema_of(content, key, media_type) == chosen)
+            )
             self.media(media, self.key(key, "content", media_type), ir_response.type if typed else None, media_type)
+
+    def schema_of(self, content: dict[str, Any], key: Any, media_type: str | None) -> Any:
+        """Where the schema of one media type of ``content`` (at ``key``) finally lives."""
+        media = content.get(media_type or "")
+        if not isinstance(media, dict):
+            return None
+        media, media_key = self.deref(media, self.key(key, "content", media_type or ""))
+        if not isinstance(media, dict) or "schema" not in media:
+            return None
+        return self.deref(media["schema"], self.key(media_key, "schema"))[1]
 
     def header(self, node: Any, key: Any, t: Any) -> None:
         node, key = self.deref(node, key)
@@ -479,6 +495,11 @@ class Checker:
 _ANNOTATIONS = frozenset(
     {"description", "title", "example", "examples", "deprecated", "readOnly", "writeOnly", "externalDocs", "xml", "$comment", "nullable"}
 )
+
+
+def _json_like(media_type: str) -> bool:
+    bare = media_type.split(";")[0].strip().lower()
+    return bare == "application/json" or bare.endswith("+json")
 
 
 def _annotation_only(schema: Any) -> bool:

@@ -65,3 +65,13 @@ def test_portable_pattern(pattern: str, kept: str | None) -> None:
     assert result == kept
     if kept is None:
         assert note and "left out" in note
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2.4.2", "2.4.2"), ("v1.0", "1.0"), ("1.0-beta", "1.0b0"), ("3.1.0-rc.2", "3.1.0rc2"), ("2023-10-16", "2023.10.16"), ("latest", "0.0.0"), ("1.2.3-alpha1", "1.2.3a1")],
+)
+def test_package_version_is_pep440(raw: str, expected: str) -> None:
+    from generator.pipeline import pep440_version
+
+    assert pep440_version(raw) == expected
