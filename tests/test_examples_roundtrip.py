@@ -29,6 +29,7 @@ import datetime
 import decimal
 import importlib
 import json
+import os
 import re
 import sys
 import typing
@@ -112,11 +113,7 @@ class Collector:
             return None, key
 
     def where(self, key: Any) -> str:
-        try:
-            shown = key.path.relative_to(self.root_dir)
-        except ValueError:
-            shown = key.path
-        return f"{shown}#{key.pointer}"
+        return f"{Path(os.path.relpath(key.path, self.root_dir)).as_posix()}#{key.pointer}"
 
     def first_visit(self, key: Any, kind: str, typed: bool) -> bool:
         marker = (key, kind, typed)
@@ -366,7 +363,7 @@ class Collector:
         if not own:
             t, prop = None, None
         typed = t is not None or prop is not None
-        reason = None if typed else ("an inline allOf part has no type of its own" if not own else "no generated type for this schema")
+        reason = None if typed else ("an inline allOf part has no type of its own" if not own else "no generated type for this schema (no operation or model uses it)")
         if "example" in node:
             self.add(Site(self.where(self.key(key, "example")), node["example"], t, prop, schema_key, reason))
         examples = node.get("examples")
@@ -386,7 +383,7 @@ class Outcome:
     passed: int = 0
     normalised: int = 0  # passed, equal up to the text of a date-time / UUID
     invalid: list[str] = field(default_factory=list)  # the spec's example breaks its own schema
-    failed: list[str] = field(default_factory=list)  # generator bugs
+    failed: list[str] = field(default_factory=list)  # generator bugs: "<where>: <cause>"
     not_applicable: Counter[str] = field(default_factory=Counter)
 
 
@@ -408,7 +405,7 @@ class Checker:
         }  # fmt: skip
         self.adapters: dict[Any, pydantic.TypeAdapter[Any]] = {}
         self.version = openapi_version
-        self._schema_validator: Any = None
+        self._registry: Any = None
 
     def python_type(self, site: Site) -> Any:
         if site.field is not None:
@@ -462,7 +459,7 @@ class Checker:
             problem = f"dumps to a different value: {verdict}"
         invalid = self.schema_rejects(site)
         if invalid:
-            outcome.invalid.append(f"{site.where}: {invalid}")
+            outcome.invalid.append(f"{site.where}: {invalid} (generated type: {problem[:200]})")
         else:
             outcome.failed.append(f"{site.where}: {problem}")
 
@@ -474,18 +471,18 @@ class Checker:
         from referencing import Registry, Resource
         from referencing.jsonschema import DRAFT4, DRAFT202012
 
-        if self._schema_validator is None:
+        if self._registry is None:  # every file of the spec, by its URI, so relative $refs resolve
             spec = DRAFT202012 if self.version.startswith("3.1") else DRAFT4
             resources = [(doc.path.as_uri(), Resource.from_contents(doc.tree, default_specification=spec)) for doc in self.source.documents.values()]
-            self._schema_validator = Registry().with_resources(resources)
+            self._registry = Registry().with_resources(resources)
         cls = osv.OAS31Validator if self.version.startswith("3.1") else osv.OAS30Validator
         checker = osv.oas31_format_checker if self.version.startswith("3.1") else osv.oas30_format_checker
         schema = {"$ref": f"{site.schema.path.as_uri()}#{site.schema.pointer}"}
         try:
-            validator = cls(schema, registry=self._schema_validator, format_checker=checker)
+            validator = cls(schema, registry=self._registry, format_checker=checker)
             error = next(iter(validator.iter_errors(site.value)), None)
-        except Exception as exc:  # an unresolvable or unsupported schema: cannot call the example wrong
-            return None if "Unresolvable" in type(exc).__name__ else None
+        except Exception:  # an unresolvable or unsupported schema: the example cannot be called wrong
+            return None
         if error is None:
             return None
         at = "/".join(str(p) for p in error.absolute_path)
@@ -512,8 +509,9 @@ def _first_lines(text: str, n: int) -> str:
 
 
 def _as_instant(text: str) -> Any:
+    """The date-time or UUID a string spells, or None."""
     try:
-        return datetime.datetime.fromisoformat(text.replace("z", "Z"))
+        return datetime.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text)
     except ValueError:
         pass
     try:
@@ -570,6 +568,7 @@ def package_name(spec: str) -> str:
 
 @pytest.fixture(scope="module")
 def generated(generated_root: Path) -> Iterator[Callable[[str], Generated]]:
+    """``spec`` (relative to ../shared/specs, or an absolute path) generated once and imported."""
     import generator.pipeline as pipeline
     from generator.errors import SpecError
     from generator.load import load_spec
@@ -580,7 +579,7 @@ def generated(generated_root: Path) -> Iterator[Callable[[str], Generated]]:
     def make(spec: str) -> Generated:
         if spec not in done:
             path = SHARED_SPECS / spec
-            name = package_name(spec)
+            name = package_name(spec if not Path(spec).is_absolute() else Path(spec).stem)
             original = pipeline.format_files
             pipeline.format_files = lambda files, **_: (dict(files), 0)  # type: ignore[assignment]
             try:
@@ -626,6 +625,10 @@ def _write_tally(reporter: Any, outcomes: dict[str, Outcome]) -> None:
         total.not_applicable.update(o.not_applicable)
         na = sum(o.not_applicable.values())
         reporter.write_line(f"  {spec}: {o.tried} / {o.passed} ({o.normalised}) / {len(o.invalid)} / {len(o.failed)}; {na}")
+        for line in o.invalid[:SHOW]:
+            reporter.write_line(f"      invalid in the spec, skipped: {line}")
+        for line in o.failed[:SHOW]:
+            reporter.write_line(f"      FAILED: {line}")
     reporter.write_line(
         f"  TOTAL: {total.tried} tried, {total.passed} passed ({total.normalised} equal up to date-time/UUID spelling), "
         f"{len(total.invalid)} invalid in the spec (skipped), {len(total.failed)} failed, "
@@ -633,9 +636,58 @@ def _write_tally(reporter: Any, outcomes: dict[str, Outcome]) -> None:
     )
 
 
+# Generator bugs this test found that are not fixed yet: example site -> the bug. Such a site
+# makes its spec's test xfail (strict: a listed site that passes fails the test, so an entry
+# cannot outlive its bug); any failure not listed here fails the test.
+_DROPLET_NULLABLE = (
+    "nullability lost through allOf: resources/droplets/models/droplet.yml#/properties/next_backup_window is "
+    "allOf [$ref droplet_next_backup_window.yml (type: object, nullable: true), {description}] and is generated "
+    "as a required, non-nullable `next_backup_window: DropletNextBackupWindow`, so a droplet whose "
+    "next_backup_window is null (the spec's own examples) does not parse"
+)
+_READONLY_RESOURCE_ID = (
+    "allOf with one $ref to a string schema becomes an empty object model: "
+    "#/components/schemas/readOnlyResourceId is {readOnly: true, allOf: [$ref resourceId (type: string, pattern, "
+    "minLength 6, maxLength 48)]} and is generated as `class ReadOnlyResourceId(ApiModel)` with no fields, so "
+    "every string value (updatedAt, id) fails with 'Input should be an object'"
+)
+KNOWN_GENERATOR_BUGS: dict[str, str] = {
+    "openapi.yaml#/components/schemas/preferenceFields/example": _READONLY_RESOURCE_ID,
+    "openapi.yaml#/components/schemas/preferenceFields/properties/updatedAt/example": _READONLY_RESOURCE_ID,
+    "resources/droplets/responses/examples.yml#/gpu_droplets/value": _DROPLET_NULLABLE,
+    "resources/droplets/responses/examples.yml#/droplet_create_response/value": _DROPLET_NULLABLE,
+    "resources/droplets/responses/examples.yml#/droplet_multi_create_response/value": _DROPLET_NULLABLE,
+}
+
+
+def _has_examples(source: Any) -> bool:
+    """Whether any document of the spec has an ``example``/``examples`` key at all (cheap)."""
+    for document in source.documents.values():
+        stack = [document.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                if "example" in node or "examples" in node:
+                    return True
+                stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+            elif isinstance(node, list):
+                stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return False
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("spec", "openapi"), [pytest.param(s, v, id=s) for s, v in SPECS])
 def test_examples_round_trip(spec: str, openapi: str, generated: Callable[[str], Generated], tally: dict[str, Outcome]) -> None:
+    from generator.errors import SpecError
+    from generator.load import load_spec
+
+    try:
+        source = load_spec(SHARED_SPECS / spec)  # reads every file the $refs reach
+    except SpecError:
+        source = None  # generating it reports why
+    if source is not None and not _has_examples(source):
+        tally[spec] = Outcome()
+        pytest.skip(f"{spec} has no example or examples value (in any of its files)")
     g = generated(spec)
     sites = Collector(g.source, g.api).run()
     checker = Checker(g.pkg, g.source, g.api, openapi)
@@ -647,8 +699,17 @@ def test_examples_round_trip(spec: str, openapi: str, generated: Callable[[str],
         f"{spec}: {outcome.tried} examples tried, {outcome.passed} passed, {len(outcome.invalid)} invalid in the spec, "
         f"{len(outcome.failed)} failed, {sum(outcome.not_applicable.values())} not applicable"
     )
+    failed_at = {line.split(": ", 1)[0] for line in outcome.failed}
+    new = [line for line in outcome.failed if line.split(": ", 1)[0] not in KNOWN_GENERATOR_BUGS]
+    if new:
+        pytest.fail(report + "\ngenerator bugs:\n" + "\n".join(new[:SHOW]) + _invalid_lines(outcome), pytrace=False)
+    checked = {site.where for site in sites.values() if site.not_applicable is None}
+    fixed = sorted(where for where in KNOWN_GENERATOR_BUGS if where in checked and where not in failed_at)
+    if fixed:
+        pytest.fail(f"{report}\nthese examples pass now: remove them from KNOWN_GENERATOR_BUGS: {fixed}", pytrace=False)
     if outcome.failed:
-        pytest.fail(report + "\ngenerator bugs:\n" + "\n".join(outcome.failed[:SHOW]) + _invalid_lines(outcome), pytrace=False)
+        bugs = sorted({KNOWN_GENERATOR_BUGS[where] for where in failed_at})
+        pytest.xfail(f"{report}; known generator bugs: " + " || ".join(bugs))
     if not outcome.tried:
         pytest.skip(f"{report}: no example with a generated type")
 
@@ -663,3 +724,83 @@ def test_readme_lists_openapi3_specs() -> None:
     if not README.exists():
         pytest.skip(f"{README} is absent (../shared/specs is not laid beside the repository)")
     assert len(SPECS) >= 10 and all((SHARED_SPECS / name).exists() for name, _ in SPECS)
+
+
+TINY_SPEC = """
+openapi: 3.0.3
+info: {title: Tiny, version: "1"}
+paths:
+  /things/{id}:
+    get:
+      operationId: getThing
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, example: t-1}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
+              examples:
+                full: {value: {id: t-1, createdAt: '2024-05-01T10:00:00Z', size: 3, tags: [a], mode: 2, extra: true}}
+                wrong: {value: {id: 7}}
+            application/xml:
+              schema: {$ref: '#/components/schemas/Thing'}
+              example: <thing/>
+components:
+  schemas:
+    Thing:
+      type: object
+      required: [id]
+      properties:
+        id: {type: string, example: t-9}
+        createdAt: {type: string, format: date-time, example: '2024-05-01T10:00:00.5Z'}
+        size:
+          allOf:
+            - {type: integer, minimum: 0}
+            - {description: decorated, example: 4}
+        tags: {type: array, items: {type: string, example: blue}}
+        mode:
+          oneOf:
+            - {type: string, example: auto}
+            - {type: integer, example: 2}
+      example: {id: t-2}
+"""
+
+
+def test_the_round_trip_itself_on_a_small_spec(tmp_path: Path, generated: Callable[[str], Generated]) -> None:
+    """The machinery, on a spec made for it: every kind of site is found, typed and judged."""
+    spec = tmp_path / "tiny_examples.yaml"
+    spec.write_text(TINY_SPEC, encoding="utf-8")
+    g = generated(str(spec))
+    sites = Collector(g.source, g.api).run()
+    outcome = Outcome()
+    checker = Checker(g.pkg, g.source, g.api, "3.0.3")
+    for site in sites.values():
+        checker.check(site, outcome)
+    media = "tiny_examples.yaml#/paths/~1things~1{id}/get/responses/200/content"
+    assert set(sites) == {
+        "tiny_examples.yaml#/paths/~1things~1{id}/get/parameters/0/schema/example",
+        f"{media}/application~1json/examples/full/value",
+        f"{media}/application~1json/examples/wrong/value",
+        f"{media}/application~1xml/example",
+        "tiny_examples.yaml#/components/schemas/Thing/example",
+        "tiny_examples.yaml#/components/schemas/Thing/properties/id/example",
+        "tiny_examples.yaml#/components/schemas/Thing/properties/createdAt/example",
+        "tiny_examples.yaml#/components/schemas/Thing/properties/size/allOf/1/example",
+        "tiny_examples.yaml#/components/schemas/Thing/properties/tags/items/example",
+        "tiny_examples.yaml#/components/schemas/Thing/properties/mode/oneOf/0/example",
+        "tiny_examples.yaml#/components/schemas/Thing/properties/mode/oneOf/1/example",
+    }
+    assert (outcome.tried, outcome.passed, outcome.normalised) == (10, 9, 1), outcome
+    assert outcome.failed == []
+    assert len(outcome.invalid) == 1 and outcome.invalid[0].startswith(f"{media}/application~1json/examples/wrong/value: the spec's schema rejects it")
+    assert outcome.not_applicable == Counter({"no generated type decodes this media type (application/xml)": 1})
+    # a generated type that disagrees with a schema the example satisfies is a failure, not a skip
+    from generator.ir import PrimitiveType
+
+    id_site = sites["tiny_examples.yaml#/components/schemas/Thing/properties/id/example"]
+    wrong_type = Site("as if id were generated as int", "t-9", PrimitiveType("integer"), None, id_site.schema)
+    checker.check(wrong_type, outcome)
+    assert outcome.failed and outcome.failed[0].startswith("as if id were generated as int: does not validate")
+    assert json_equal({"a": 1}, {"a": True}) != "equal" and json_equal([1.0], [1]) == "equal"
