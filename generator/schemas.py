@@ -30,6 +30,8 @@ from .ir import (
 from .load import NodeKey, SpecSource, join_pointer, split_pointer, unescape_pointer_token
 
 _PRIMITIVES = ("string", "integer", "number", "boolean")
+# Keywords that describe a schema without constraining its values.
+_ANNOTATIONS = frozenset({"description", "title", "example", "examples", "default", "readOnly", "writeOnly", "deprecated", "nullable", "externalDocs", "$comment"})
 _NULL = PrimitiveType("null")
 
 
@@ -81,18 +83,22 @@ class SchemaConverter:
             target, target_key = self.source.resolve(node, key)
             extra = {k: v for k, v in node.items() if k not in ("$ref", "description", "summary", "example", "examples", "readOnly", "writeOnly", "deprecated", "default", "title", "nullable")}
             base = self._convert_target(target, target_key, _hint_from_key(target_key))
-            if node.get("nullable") is True and not isinstance(base, NullableType):
-                base = NullableType(base)
-            if extra.get("type") == "null" or (isinstance(extra.get("type"), list) and "null" in extra["type"]):
+            # A referenced model that is itself nullable (3.0 `nullable`, 3.1 `type: [..., null]`)
+            # is nullable wherever it is used; so is a reference marked nullable at the use.
+            nullable_target = isinstance(base, ModelRef) and isinstance(target, dict) and self._nullable(target)
+            nullable_use = node.get("nullable") is True or "null" in self._types(extra)
+            if (nullable_target or nullable_use) and not isinstance(base, (NullableType, AnyType)):
                 base = NullableType(base)
             return base
         return self._convert_inline(node, key, hint)
 
     # ------------------------------------------------------------ ref targets
 
-    def _is_model_shaped(self, node: dict[str, Any]) -> bool:
-        if "enum" in node or "oneOf" in node or "anyOf" in node or "allOf" in node:
+    def _is_model_shaped(self, node: dict[str, Any], key: NodeKey) -> bool:
+        if "enum" in node or "oneOf" in node or "anyOf" in node:
             return True
+        if "allOf" in node:
+            return self._single_allof_part(node, key) is None and self._fields(node, key).is_object
         types = self._types(node)
         if "object" in types or "properties" in node:
             return bool(node.get("properties")) or "allOf" in node or not node.get("additionalProperties")
@@ -104,7 +110,7 @@ class SchemaConverter:
         mkey = model_key(key)
         if mkey in self.models or mkey in self._claimed:
             return ModelRef(mkey)
-        if not self._is_model_shaped(node):
+        if not self._is_model_shaped(node, key):
             # Primitive, array and map schemas are inlined where they are used.
             self._claimed.add(mkey)  # guards self-referencing arrays/maps
             try:
@@ -231,6 +237,18 @@ class SchemaConverter:
             result = UnionType(tuple(members), discriminator, mapping)
         return NullableType(result) if nullable and not isinstance(result, AnyType) else result
 
+    def _single_allof_part(self, node: dict[str, Any], key: NodeKey) -> tuple[Any, NodeKey] | None:
+        """The one part that carries a schema when the rest of an allOf only annotates it
+        (``allOf: [$ref: X], description: ...``, a common way to document a reference)."""
+        if any(k not in _ANNOTATIONS for k in node if k != "allOf"):
+            return None
+        parts = [
+            (part, NodeKey(key.path, join_pointer(key.pointer, "allOf", index)))
+            for index, part in enumerate(node["allOf"])
+            if not (isinstance(part, dict) and "$ref" not in part and all(k in _ANNOTATIONS for k in part))
+        ]
+        return parts[0] if len(parts) == 1 else None
+
     def _discriminator(self, node: dict[str, Any], key: NodeKey, members: list[TypeExpr]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
         """The discriminator property and value -> member model key, when every member is a model."""
         raw = node.get("discriminator")
@@ -277,12 +295,13 @@ class SchemaConverter:
             self.models[mkey] = self._build_model(node, key, hint, mkey)
             return ModelRef(mkey)
         if "allOf" in node and isinstance(node["allOf"], list):
-            parts = node["allOf"]
-            own = {k: v for k, v in node.items() if k not in ("allOf", "description", "nullable", "title", "example", "examples", "default", "readOnly", "writeOnly", "deprecated")}
-            if len(parts) == 1 and not own.get("properties"):
-                return self.type_of(parts[0], NodeKey(key.path, join_pointer(key.pointer, "allOf", 0)), hint)
+            single = self._single_allof_part(node, key)
+            if single is not None:
+                part, part_key = single
+                return self.type_of(part, part_key, hint)
             if self._fields(node, key).is_object:
                 return self._inline_model(node, key, hint)
+            parts = node["allOf"]
             return self.type_of(parts[0], NodeKey(key.path, join_pointer(key.pointer, "allOf", 0)), hint) if parts else AnyType()
         if "oneOf" in node or "anyOf" in node:
             if node.get("properties"):

@@ -639,25 +639,7 @@ def _write_tally(reporter: Any, outcomes: dict[str, Outcome]) -> None:
 # Generator bugs this test found that are not fixed yet: example site -> the bug. Such a site
 # makes its spec's test xfail (strict: a listed site that passes fails the test, so an entry
 # cannot outlive its bug); any failure not listed here fails the test.
-_DROPLET_NULLABLE = (
-    "nullability lost through allOf: resources/droplets/models/droplet.yml#/properties/next_backup_window is "
-    "allOf [$ref droplet_next_backup_window.yml (type: object, nullable: true), {description}] and is generated "
-    "as a required, non-nullable `next_backup_window: DropletNextBackupWindow`, so a droplet whose "
-    "next_backup_window is null (the spec's own examples) does not parse"
-)
-_READONLY_RESOURCE_ID = (
-    "allOf with one $ref to a string schema becomes an empty object model: "
-    "#/components/schemas/readOnlyResourceId is {readOnly: true, allOf: [$ref resourceId (type: string, pattern, "
-    "minLength 6, maxLength 48)]} and is generated as `class ReadOnlyResourceId(ApiModel)` with no fields, so "
-    "every string value (updatedAt, id) fails with 'Input should be an object'"
-)
-KNOWN_GENERATOR_BUGS: dict[str, str] = {
-    "openapi.yaml#/components/schemas/preferenceFields/example": _READONLY_RESOURCE_ID,
-    "openapi.yaml#/components/schemas/preferenceFields/properties/updatedAt/example": _READONLY_RESOURCE_ID,
-    "resources/droplets/responses/examples.yml#/gpu_droplets/value": _DROPLET_NULLABLE,
-    "resources/droplets/responses/examples.yml#/droplet_create_response/value": _DROPLET_NULLABLE,
-    "resources/droplets/responses/examples.yml#/droplet_multi_create_response/value": _DROPLET_NULLABLE,
-}
+KNOWN_GENERATOR_BUGS: dict[str, str] = {}
 
 
 def _has_examples(source: Any) -> bool:

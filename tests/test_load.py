@@ -99,3 +99,42 @@ def test_apiture_multi_file_spec_loads() -> None:
     assert len(source.documents) > 1
     api, _ = build_api(source)
     assert api.operations
+
+
+def test_allof_that_only_documents_a_reference_is_that_reference(tmp_path: Path) -> None:
+    spec = write(tmp_path / "a.yaml", """openapi: 3.0.3
+info: {title: T, version: '1'}
+paths:
+  /x:
+    get:
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Droplet'}
+components:
+  schemas:
+    resourceId: {type: string}
+    readOnlyResourceId:
+      readOnly: true
+      allOf: [{$ref: '#/components/schemas/resourceId'}]
+    window: {type: object, nullable: true, properties: {start: {type: string}}}
+    Droplet:
+      type: object
+      required: [id, next_backup_window]
+      properties:
+        id: {$ref: '#/components/schemas/readOnlyResourceId'}
+        next_backup_window:
+          allOf:
+            - $ref: '#/components/schemas/window'
+            - description: When the next backup starts.
+""")
+    from generator.ir import NullableType, PrimitiveType
+
+    api, _ = build_api(load_spec(spec))
+    droplet = next(m for m in api.models if isinstance(m, ObjectModel) and m.name_hint == "Droplet")
+    identifier, window = droplet.properties
+    assert identifier.type == PrimitiveType("string") and identifier.read_only
+    assert isinstance(window.type, NullableType) and isinstance(window.type.inner, ModelRef)
+    assert [m.name_hint for m in api.models if isinstance(m, ObjectModel)] == ["Droplet", "window"], "no duplicate class per use"
