@@ -137,4 +137,4 @@ components:
     identifier, window = droplet.properties
     assert identifier.type == PrimitiveType("string") and identifier.read_only
     assert isinstance(window.type, NullableType) and isinstance(window.type.inner, ModelRef)
-    assert [m.name_hint for m in api.models if isinstance(m, ObjectModel)] == ["Droplet", "window"], "no duplicate class per use"
+    assert sorted(m.name_hint for m in api.models if isinstance(m, ObjectModel)) == ["Droplet", "window"], "no duplicate class per use"
