@@ -45,11 +45,11 @@ from .naming import (
 from .security import describe
 
 # Names the generated modules import; models and fields must not shadow them.
-ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "Any", "Literal", "Union", "Annotated", "datetime", "uuid", "decimal", "None", "tag_by_property"})
-RESERVED_CLASS_NAMES = frozenset({"Any", "Literal", "Union", "Annotated", "BaseModel", "ConfigDict", "Field", "Tag", "Discriminator", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "Enum", "ApiModel", "ReadOnlyAwareModel"})
+ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "Any", "Literal", "Union", "Annotated", "datetime", "uuid", "decimal", "None", "tag_by_property", "pydantic", "typing", "ClassVar", "TypeAlias"})
+RESERVED_CLASS_NAMES = frozenset({"Any", "Literal", "Union", "Annotated", "ClassVar", "TypeAlias", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "ApiModel", "ReadOnlyAwareModel"})
 CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "operations"})
 # Locals of generated method bodies are reserved too.
-PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "typing", "first_page", "page_item", "Annotated", "Union", "Tag", "Discriminator", "tag_by_property"}
+PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "first_page", "page_item"}
 
 
 @dataclass(frozen=True)
@@ -270,9 +270,9 @@ class Planner:
         """A pydantic tagged union: the discriminator value picks the member, whatever its field types."""
         members = [m for m in t.members if isinstance(m, ModelRef)]
         tags = {m.key: self.class_names[m.key] for m in members}
-        tagged = ", ".join(f"Annotated[{self._model_name(m.key, qualifier)}, Tag({tags[m.key]!r})]" for m in members)
+        tagged = ", ".join(f"Annotated[{self._model_name(m.key, qualifier)}, pydantic.Tag({tags[m.key]!r})]" for m in members)
         mapping = {value: tags[key] for value, key in t.mapping if key in tags}
-        return f"Annotated[Union[{tagged}], Discriminator(tag_by_property({t.discriminator!r}, {mapping!r}))]"
+        return f"Annotated[Union[{tagged}], pydantic.Discriminator(tag_by_property({t.discriminator!r}, {mapping!r}))]"
 
     def _with_enum_values(self, t: TypeExpr, qualifier: str) -> str:
         if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), ObjectModel):

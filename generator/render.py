@@ -95,7 +95,7 @@ def field_default(field: PlannedField) -> str:
         return ""
     if len(args) == 1 and field.default is not None:
         return f" = {field.default}"
-    return f" = Field({', '.join(args)})"
+    return f" = pydantic.Field({', '.join(args)})"
 
 
 def signature(op: PlannedOperation) -> str:
@@ -149,9 +149,10 @@ def make_environment(user_templates: Path | None = None) -> jinja2.Environment:
 # ---------------------------------------------------------------- imports
 
 _MODULES = ("datetime", "decimal", "typing", "uuid", "warnings")
+# pydantic is imported as a module so that schemas may be called Field, Tag or Discriminator.
 _ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")
 _TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeAlias", "TypeVar", "Union")
-_PYDANTIC_NAMES = ("Discriminator", "Field", "Tag")
+
 
 
 def _names_used(body: str) -> set[str]:
@@ -176,9 +177,8 @@ def imports_for(body: str, extra: list[str], runtime_prefix: str = ".") -> str:
     if typing_names:
         lines.append(f"from typing import {', '.join(typing_names)}")
     lines.sort(key=lambda line: (line.startswith("from "), line.split()[1]))
-    pydantic_names = [n for n in _PYDANTIC_NAMES if n in used]
-    if pydantic_names:
-        lines.extend(["", f"from pydantic import {', '.join(pydantic_names)}"])
+    if "pydantic" in used:
+        lines.extend(["", "import pydantic"])
     if "tag_by_property" in used and not any("_runtime.models import" in line for line in extra):
         lines.extend(["", f"from {runtime_prefix}._runtime.models import tag_by_property"])
     if lines and extra:

@@ -26,7 +26,7 @@ def test_imports_without_running_spec_text(hostile: ModuleType) -> None:
 
     assert not PWNED.exists()
     assert hostile.__doc__ is not None and '"""; import os' in hostile.__doc__
-    enum = models.BaseModel_
+    enum = models.BaseModel  # no clash: pydantic is imported as a module
     assert {m.value for m in enum} == {'a"b', "back\\slash", "new\nline", '"""', "", "1", "None", "class"}
     fields = models.ModelImportOs.model_fields
     assert {"model_config_", "json_", "self_", "from_", "field", "class_", "a_b", "a_b_2", "date", "kind"} <= set(fields)

@@ -15,6 +15,7 @@ from ._runtime.errors import (
 )
 from ._runtime.oauth import ClientCredentialsGrant, RefreshTokenGrant
 from ._runtime.tokens import TokenSet
+from . import models
 from .client import AsyncAuthenticatedClient, AsyncClient, AuthenticatedClient, Client
 from .session import Session
 
@@ -34,4 +35,5 @@ __all__ = [
     "SessionExpiredError",
     "TokenRefreshError",
     "TokenSet",
+    "models",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import ClassVar, Literal
 
-from pydantic import Field
+import pydantic
 
 from .._runtime.models import ApiModel, OpenStrEnum, ReadOnlyAwareModel
 
@@ -30,15 +30,15 @@ class Account(ReadOnlyAwareModel):
     read_only_fields: ClassVar[frozenset[str]] = frozenset(["id"])
     id: str | None = None
     name: str
-    product_type: ProductType = Field(
+    product_type: ProductType = pydantic.Field(
         validation_alias="productType", serialization_alias="productType"
     )
     """Kind of deposit product."""
     balance: Money
-    opened_on: datetime.date | None = Field(
+    opened_on: datetime.date | None = pydantic.Field(
         None, validation_alias="openedOn", serialization_alias="openedOn"
     )
-    masked_number: str | None = Field(
+    masked_number: str | None = pydantic.Field(
         None,
         validation_alias="maskedNumber",
         serialization_alias="maskedNumber",
@@ -54,7 +54,7 @@ class AccountPatch(ApiModel):
 class Accounts(ApiModel):
     start: str
     limit: int
-    next_page_url: str | None = Field(
+    next_page_url: str | None = pydantic.Field(
         None, validation_alias="nextPage_url", serialization_alias="nextPage_url"
     )
     """URL of the next page; absent on the last page."""
@@ -66,7 +66,7 @@ class Health(ApiModel):
 
 
 class Institution(ApiModel):
-    routing_number: str = Field(
+    routing_number: str = pydantic.Field(
         validation_alias="routingNumber", serialization_alias="routingNumber"
     )
     name: str
@@ -74,17 +74,17 @@ class Institution(ApiModel):
 
 
 class Money(ApiModel):
-    value: str = Field(pattern="^-?(0|[1-9][0-9]*)\\.[0-9]{2}$")
+    value: str = pydantic.Field(pattern="^-?(0|[1-9][0-9]*)\\.[0-9]{2}$")
     """Decimal amount as a string, e.g. "125.50"."""
-    currency: str = Field(pattern="^[A-Z]{3}$")
+    currency: str = pydantic.Field(pattern="^[A-Z]{3}$")
     """ISO 4217 code."""
 
 
 class NewTransfer(ApiModel):
-    source_account_id: str = Field(
+    source_account_id: str = pydantic.Field(
         validation_alias="sourceAccountId", serialization_alias="sourceAccountId"
     )
-    target_account_id: str = Field(
+    target_account_id: str = pydantic.Field(
         validation_alias="targetAccountId", serialization_alias="targetAccountId"
     )
     amount: Money
@@ -92,7 +92,7 @@ class NewTransfer(ApiModel):
     memo: str | None = None
     """Free text; control characters are not allowed."""
     # pattern translated from ECMA-262 named groups
-    cutoff_time: str | None = Field(
+    cutoff_time: str | None = pydantic.Field(
         None,
         validation_alias="cutoffTime",
         serialization_alias="cutoffTime",
@@ -112,10 +112,10 @@ class Problem(ApiModel):
 
 
 class Transfer(ApiModel):
-    source_account_id: str = Field(
+    source_account_id: str = pydantic.Field(
         validation_alias="sourceAccountId", serialization_alias="sourceAccountId"
     )
-    target_account_id: str = Field(
+    target_account_id: str = pydantic.Field(
         validation_alias="targetAccountId", serialization_alias="targetAccountId"
     )
     amount: Money
@@ -123,7 +123,7 @@ class Transfer(ApiModel):
     memo: str | None = None
     """Free text; control characters are not allowed."""
     # pattern translated from ECMA-262 named groups
-    cutoff_time: str | None = Field(
+    cutoff_time: str | None = pydantic.Field(
         None,
         validation_alias="cutoffTime",
         serialization_alias="cutoffTime",
@@ -132,7 +132,7 @@ class Transfer(ApiModel):
     """Local time the transfer must start by (HH:MM)."""
     id: str
     state: TransferState
-    created_at: datetime.datetime | None = Field(
+    created_at: datetime.datetime | None = pydantic.Field(
         None, validation_alias="createdAt", serialization_alias="createdAt"
     )
 
