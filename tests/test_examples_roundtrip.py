@@ -400,7 +400,7 @@ class Checker:
         self.namespace: dict[str, Any] = {
             "models": self.models, "datetime": datetime, "uuid": uuid, "decimal": decimal,
             "Any": Any, "Literal": typing.Literal, "Annotated": typing.Annotated, "Union": typing.Union,
-            "Tag": pydantic.Tag, "Discriminator": pydantic.Discriminator,
+            "pydantic": pydantic,
             "tag_by_property": getattr(runtime, "tag_by_property", None),
         }  # fmt: skip
         self.adapters: dict[Any, pydantic.TypeAdapter[Any]] = {}
