@@ -86,7 +86,7 @@ BANKING: dict[str, Call] = {
 def _pet(m: ModuleType) -> Any:
     return m.Pet(
         id=10, name="doggie", photo_urls=["https://img.example.test/doggie.png"],
-        category=m.Category(id=1, name="Dogs"), tags=[m.Tag_(id=1, name="friendly")], status=m.PetStatus.AVAILABLE,
+        category=m.Category(id=1, name="Dogs"), tags=[m.Tag(id=1, name="friendly")], status=m.PetStatus.AVAILABLE,
     )  # fmt: skip
 
 
