@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import MIB, Run, accessgen_command, child_env, machine, min_median, run_child, stripe_or_skip, table  # noqa: E402
+from _common import BANKING, MIB, Run, accessgen_command, child_env, generate_package, machine, min_median, run_child, stripe_or_skip, table  # noqa: E402
 
 TARGETS = {"cold": 3.0, "no change": 0.3}
 PACKAGE = "stripe_client"
@@ -108,8 +108,7 @@ def bench(spec: Path, operation_id: str, repeat: int, heavy: int, cold_repeat: i
         tmp = Path(tmp_name)
         pycache = tmp / "pycache"
         # Warm-up: .pyc for the generator and its dependencies (a small spec, so it is quick).
-        run_child([*accessgen_command(), "generate", str(Path(__file__).resolve().parents[1] / "specs" / "banking.yaml"),
-                   "-o", str(tmp / "warmup"), "-q"], env=child_env(pycache, ACCESSGEN_CACHE_DIR=str(tmp / "warmup-cache")))
+        generate_package(BANKING, tmp / "warmup", "warmup", tmp / "warmup-cache", pycache)
         run_child([sys.executable, __file__, "--child-parse", str(spec)], env=child_env(pycache))
 
         results: dict[str, list[Run]] = {}

@@ -191,6 +191,7 @@ def portable_pattern(pattern: str) -> tuple[str | None, str | None]:
 # Up to this many models live in models/__init__.py; more are split into lazily imported modules.
 INLINE_MODELS_LIMIT = 120
 _BUCKET_LIMIT = 150
+_MAX_PREFIX = 40
 
 
 class Planner:
@@ -208,14 +209,20 @@ class Planner:
         """Model key -> models submodule: buckets by initial letters, so adding a model touches one file."""
         if len(self.class_names) <= INLINE_MODELS_LIMIT:
             return {key: "" for key in self.class_names}
-        by_letter: dict[str, list[str]] = {}
-        for key, name in self.class_names.items():
-            by_letter.setdefault(name[0].lower(), []).append(key)
-        modules = {}
-        for letter, keys in by_letter.items():
+        modules: dict[str, str] = {}
+
+        def bucket(keys: list[str], length: int) -> None:
+            """Group by the first ``length`` letters, longer where a group is still too big."""
+            groups: dict[str, list[str]] = {}
             for key in keys:
-                bucket = letter if len(keys) <= _BUCKET_LIMIT else self.class_names[key][:2].lower()
-                modules[key] = f"_{bucket}"
+                groups.setdefault(self.class_names[key][:length].lower(), []).append(key)
+            for prefix, members in groups.items():
+                if len(members) > _BUCKET_LIMIT and length < _MAX_PREFIX and any(len(self.class_names[k]) > length for k in members):
+                    bucket(members, length + 1)
+                else:
+                    modules.update((key, f"_{prefix}") for key in members)
+
+        bucket(sorted(self.class_names), 1)
         for key, model in self.models_by_key.items():
             if isinstance(model, AliasModel) or (isinstance(model, EnumModel) and model.value_type == "mixed"):
                 modules[key] = "_aliases"  # evaluated at import, so kept apart from the classes

@@ -7,10 +7,8 @@ identifiers come from the planner's single sanitizer.
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,13 +153,16 @@ _TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeAlias", "TypeVa
 
 
 
+# String literals (docstrings included) and comments, left to right, so a quote inside a
+# comment or a '#' inside a string is read as what it is. Rendered strings are always
+# complete literals (the text filters escape quotes), which keeps this exact.
+_NOT_CODE = re.compile(r'''"""(?:\\.|[^\\])*?"""|\'\'\'(?:\\.|[^\\])*?\'\'\'|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|#[^\n]*''')
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _names_used(body: str) -> set[str]:
     """Identifiers in the code itself (not in strings, docstrings or comments)."""
-    source = body.replace(IMPORTS_MARK, "")
-    try:
-        return {tok.string for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.NAME}
-    except (tokenize.TokenError, SyntaxError):
-        return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
+    return set(_IDENTIFIER.findall(_NOT_CODE.sub(" ", body.replace(IMPORTS_MARK, ""))))
 
 
 def imports_for(body: str, extra: list[str], runtime_prefix: str = ".") -> str:
