@@ -96,6 +96,13 @@ class OperationSpec(Generic[T]):
     def is_public(self) -> bool:
         return all(not alternative for alternative in self.security)
 
+    @cached_property
+    def responses_by_status(self) -> dict[str, ResponseSpec]:
+        by_status: dict[str, ResponseSpec] = {}
+        for spec in self.responses:
+            by_status.setdefault(spec.status.upper() if spec.status.upper().endswith("XX") else spec.status, spec)
+        return by_status
+
 
 @dataclass(frozen=True)
 class ApiResponse(Generic[T]):
@@ -162,6 +169,7 @@ class ClientCore:
         self._credentials = {name: value for name, value in credentials.items() if value is not None}
         self._session = session
         self._headers = dict(headers or {})
+        self._chosen: dict[int, tuple[OperationSpec[Any], tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={str(self.base_url)!r})"
@@ -186,6 +194,15 @@ class ClientCore:
         The anonymous alternative ``{}`` is the fallback wherever it stands: optional
         security means "send credentials when you have them".
         """
+        # A client's credentials never change, so each operation's choice is made once. The
+        # entry keeps the operation alive, so its id cannot be reused by another.
+        entry = self._chosen.get(id(op))
+        if entry is None or entry[0] is not op:
+            entry = (op, self._choose(op))
+            self._chosen[id(op)] = entry
+        return entry[1]
+
+    def _choose(self, op: OperationSpec[Any]) -> tuple[str, ...]:
         if op.is_public:
             return ()
         for alternative in op.security:
@@ -246,9 +263,9 @@ class ClientCore:
         return prepared
 
     def build(self, http: httpx.Client | httpx.AsyncClient, prepared: _Prepared, token: str | None) -> httpx.Request:
-        headers = dict(prepared.headers)
+        headers = prepared.headers  # already the request's own copy
         if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
+            headers["Authorization"] = f"Bearer {token}"  # a replay overwrites it with the new token
         if prepared.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in prepared.cookies)
         return http.build_request(
@@ -310,17 +327,9 @@ class ClientCore:
 
 
 def _response_spec(op: OperationSpec[Any], status: int) -> ResponseSpec | None:
-    text = str(status)
-    for spec in op.responses:
-        if spec.status == text:
-            return spec
-    for spec in op.responses:
-        if spec.status.upper() == f"{text[0]}XX":
-            return spec
-    for spec in op.responses:
-        if spec.status == "default":
-            return spec
-    return None
+    """The declared response for a status: exact, then its range (2XX), then default."""
+    by_status = op.responses_by_status
+    return by_status.get(str(status)) or by_status.get(f"{str(status)[0]}XX") or by_status.get("default")
 
 
 def _decode(spec: ResponseSpec, content: bytes) -> Any:
