@@ -15,16 +15,17 @@ the ``Authorization`` header or in the form body, never in a URL.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import concurrent.futures
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
+
+if TYPE_CHECKING:  # loaded when a discovery document is first fetched
+    import concurrent.futures
 
 from .errors import TokenRefreshError
 from .tokens import (
@@ -142,6 +143,8 @@ class TokenEndpoint:
                 return self._token_url, None, False
             if self._flight is not None:
                 return None, self._flight, False
+            import concurrent.futures
+
             flight: concurrent.futures.Future[str] = concurrent.futures.Future()
             flight.set_running_or_notify_cancel()
             self._flight = flight
@@ -191,6 +194,8 @@ class TokenEndpoint:
                     raise
             else:
                 self._finish(flight, found, None)
+        import asyncio
+
         return await asyncio.wrap_future(flight)
 
     def _get_sync(self, client: httpx.Client) -> httpx.Response:

@@ -26,8 +26,6 @@ No secret (access token, refresh token, client secret) ever appears in a
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import copy
 import dataclasses
 import inspect
@@ -38,9 +36,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, TypeVar, Union
 
 import httpx
+
+if TYPE_CHECKING:  # asyncio and concurrent.futures load on first refresh, not at import
+    import asyncio
+    import concurrent.futures
 
 from .errors import SessionError, SessionExpiredError, TokenRefreshError
 from .oauth import (
@@ -664,6 +666,7 @@ class Session:
     async def _complete_async(
         self, flight: _Flight, lead: bool, current: TokenSet | None, reason: str
     ) -> TokenSet:
+        import asyncio
         if not lead:
             return await asyncio.wrap_future(flight.future)
         try:
@@ -685,6 +688,7 @@ class Session:
         return flight.future.result()
 
     def _task_done(self, flight: _Flight, task: asyncio.Task[None]) -> None:
+        import asyncio
         self._tasks.discard(task)
         if not flight.future.done():
             # Cancelled before it ever ran (its loop shutting down): the waiters must
@@ -760,6 +764,7 @@ class _Flight:
     __slots__ = ("_loop_thread", "_threads", "future", "pending", "task")
 
     def __init__(self, *, is_async: bool) -> None:
+        import concurrent.futures
         self.future: concurrent.futures.Future[TokenSet] = concurrent.futures.Future()
         # A RUNNING future cannot be cancelled: a cancelled waiter (asyncio.wrap_future
         # propagates cancellation) must not cancel the refresh the others wait for.
@@ -771,6 +776,7 @@ class _Flight:
         self._threads: set[int] = set() if is_async else {ident}
 
     def is_reentrant(self, *, is_async: bool) -> bool:
+        import asyncio
         ident = threading.get_ident()
         if ident in self._threads:
             return True
@@ -793,6 +799,8 @@ class _Flight:
         A worker thread makes it work whether or not the calling thread is itself
         running an event loop.
         """
+        import asyncio
+        import concurrent.futures
 
         def run() -> _T:
             self._enter_thread()
@@ -808,6 +816,7 @@ class _Flight:
 
     async def to_thread(self, func: Callable[[_A], _T], arg: _A) -> _T:
         """Run a sync callable in a worker thread (async leader)."""
+        import asyncio
 
         def run() -> _T:
             self._enter_thread()
