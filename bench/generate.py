@@ -34,11 +34,9 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_STRIPE = REPO.parent / "shared" / "specs" / "stripe" / "spec3.yaml"
-BANKING = REPO / "specs" / "banking.yaml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import BANKING, MIB, REPO, STRIPE as SHARED_STRIPE, _tree_rss  # noqa: E402
 
-MIB = 1024 * 1024
 
 
 # ---------------------------------------------------------------- child side
@@ -124,26 +122,6 @@ def child_main(argv: list[str]) -> None:
 
 
 # ---------------------------------------------------------------- parent side
-
-
-def _tree_rss(pid: int) -> int:
-    """Sum of VmRSS over ``pid`` and its descendants, from /proc (0 where unavailable)."""
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            with open(f"/proc/{current}/status", encoding="ascii", errors="replace") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
-                    pending.extend(int(p) for p in handle.read().split())
-        except (OSError, ValueError):
-            continue
-    return total
 
 
 def measure(args: list[str], env: dict[str, str]) -> dict[str, object]:
