@@ -658,7 +658,11 @@ def _has_examples(source: Any) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("spec", "openapi"), [pytest.param(s, v, id=s) for s, v in SPECS])
+@pytest.mark.parametrize(
+    ("spec", "openapi"),
+    [pytest.param(s, v, id=s) for s, v in SPECS]
+    or [pytest.param("", "", id="no-shared-specs", marks=pytest.mark.skip(reason=f"{SHARED_SPECS} is absent (../shared/specs is laid beside the repository only in the accessgen workspace)"))],
+)
 def test_examples_round_trip(spec: str, openapi: str, generated: Callable[[str], Generated], tally: dict[str, Outcome]) -> None:
     from generator.errors import SpecError
     from generator.load import load_spec
