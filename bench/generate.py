@@ -27,15 +27,13 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BANKING, MIB, REPO, STRIPE as SHARED_STRIPE, _tree_rss  # noqa: E402
+from _common import BANKING, MIB, REPO, STRIPE as SHARED_STRIPE, run_child  # noqa: E402
 
 
 
@@ -126,30 +124,13 @@ def child_main(argv: list[str]) -> None:
 
 def measure(args: list[str], env: dict[str, str]) -> dict[str, object]:
     """Run this file as a child measuring ``args``; add wall time and sampled tree peak."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _tree_rss(process.pid))
-            stop.wait(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, stderr = process.communicate()
-    wall = time.perf_counter() - started
-    stop.set()
-    sampler.join()
-    lines = [line for line in stdout.splitlines() if line.startswith("BENCH ")]
-    if process.returncode != 0 or not lines:
-        raise SystemExit(f"measurement {' '.join(args)} failed (exit {process.returncode}):\n{stderr[-3000:]}")
+    run = run_child([sys.executable, str(Path(__file__).resolve()), "--child", *args], env=env, check=False)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("BENCH ")]
+    if run.returncode != 0 or not lines:
+        raise SystemExit(f"measurement {' '.join(args)} failed (exit {run.returncode}):\n{run.stderr[-3000:]}")
     result: dict[str, object] = json.loads(lines[-1][len("BENCH "):])
-    result["wall"] = wall
-    result["tree_rss"] = peak
+    result["wall"] = run.wall
+    result["tree_rss"] = run.tree_peak
     return result
 
 
