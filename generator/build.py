@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .errors import Diagnostic, SpecError
@@ -28,9 +27,8 @@ from .ir import (
 from .load import NodeKey, SpecSource, join_pointer
 from .schemas import SchemaConverter, spec_text
 from .security import effective_security
-from .validate import iter_operations
+from .validate import TEMPLATE_VARIABLE, iter_operations
 
-_TEMPLATE_VAR = re.compile(r"{([^{}]+)}")
 _DEFAULT_STYLE = {"path": "simple", "header": "simple", "query": "form", "cookie": "form"}
 
 
@@ -228,11 +226,11 @@ class ApiBuilder:
                     deprecated=node.get("deprecated") is True,
                     content_type=content_type,
                 )
+        path_order = TEMPLATE_VARIABLE.findall(path)
         declared_path = {name for (loc, name) in by_identity if loc == "path"}
-        for var in _TEMPLATE_VAR.findall(path):
+        for var in path_order:
             if var not in declared_path:
                 by_identity[("path", var)] = Parameter(var, "path", PrimitiveType("string"), True, "simple", False)
-        path_order = _TEMPLATE_VAR.findall(path)
         path_params = sorted((p for p in by_identity.values() if p.location == "path"), key=lambda p: path_order.index(p.name) if p.name in path_order else 0)
         others = [p for p in by_identity.values() if p.location != "path"]
         return tuple(path_params + others)

@@ -40,9 +40,8 @@ def model_key(key: NodeKey) -> str:
 
 
 def _hint_from_key(key: NodeKey) -> str:
+    """A schema is named after the last token of its pointer, or its file when it is a whole file."""
     tokens = split_pointer(key.pointer) if key.pointer else []
-    if len(tokens) >= 3 and tokens[0] in ("components", "definitions") or (tokens and tokens[-2:-1] == ["schemas"]):
-        return tokens[-1]
     if tokens:
         return tokens[-1]
     return re.sub(r"\.(ya?ml|json)$", "", key.path.name)

@@ -7,9 +7,6 @@ from typing import Any
 
 from .ir import EffectiveSecurity, SchemeUse, SecurityClass, SecurityRequirement, SecurityScheme
 
-_MISSING = object()
-
-
 def parse_requirements(raw: Any) -> tuple[SecurityRequirement, ...]:
     """A raw ``security`` list as requirement objects, in spec order."""
     if not isinstance(raw, list):

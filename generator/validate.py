@@ -17,7 +17,7 @@ from .errors import Diagnostic, SpecError
 from .load import NodeKey, SpecSource, join_pointer, lookup, split_pointer
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_TEMPLATE_VAR = re.compile(r"{([^{}]+)}")
+TEMPLATE_VARIABLE = re.compile(r"{([^{}]+)}")
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def _semantic_findings(source: SpecSource) -> Iterator[Diagnostic]:
                 )
             else:
                 seen_ids[op_id] = NodeKey(op_key.path, join_pointer(op_key.pointer, "operationId"))
-        template_vars = set(_TEMPLATE_VAR.findall(path))
+        template_vars = set(TEMPLATE_VARIABLE.findall(path))
         for raw_param, param_key in _parameters(source, item, item_key, op, op_key):
             if raw_param.get("in") == "path" and raw_param.get("name") not in template_vars:
                 yield Diagnostic(
