@@ -32,6 +32,13 @@ class Diagnostic:
         return f"{prefix}{self.severity}: {self.message}"
 
 
+def excerpt(value: object, limit: int = 40) -> str:
+    """A short, escaped rendering of a spec value for a message: never more than ``limit`` characters of it."""
+    text = value if isinstance(value, str) else repr(value)
+    shown = repr(text[:limit]) if isinstance(value, str) else text[:limit].encode("unicode_escape").decode("ascii")
+    return shown + ("..." if len(text) > limit else "")
+
+
 class AccessgenError(Exception):
     """A failure explained to the user in one paragraph, without a traceback."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 import keyword
 import re
 import unicodedata
@@ -43,11 +44,26 @@ def constant_case(name: str) -> str:
     return snake_case(name).upper()
 
 
+# Longer names are cut and given a digest of the whole, so they stay distinct and fit any file system.
+MAX_IDENTIFIER = 64
+
+# File names Windows reserves whatever their extension: modules must not be called so.
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10)})
+
+
+def shortened(name: str, limit: int = MAX_IDENTIFIER) -> str:
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return name[: limit - len(digest) - 1].rstrip("_") + "_" + digest
+
+
 def identifier(base: str, *, fallback: str, avoid: Iterable[str] = (), digit_prefix: str | None = None) -> str:
-    """Make ``base`` (already cased) a safe identifier: valid, public, not a keyword or in ``avoid``."""
+    """Make ``base`` (already cased) a safe identifier: valid, public, short, not a keyword or in ``avoid``."""
     name = base.strip("_") or fallback
     if name[0].isdigit():
         name = (digit_prefix if digit_prefix is not None else fallback + "_") + name
+    name = shortened(name)
     avoided = set(avoid)
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in avoided:
         name += "_"
@@ -76,5 +92,10 @@ def class_name(raw: str, *, fallback: str = "Model", avoid: Iterable[str] = ()) 
     return identifier(pascal_case(raw), fallback=fallback, avoid=avoid, digit_prefix=fallback)
 
 
+def file_safe(name: str) -> str:
+    """An identifier as a module (file) name no file system refuses."""
+    return name + "_" if name.lower() in WINDOWS_RESERVED else name
+
+
 def package_name(raw: str) -> str:
-    return identifier(snake_case(raw), fallback="client", avoid=BUILTIN_NAMES | {"test", "tests"})
+    return file_safe(attribute_name(raw, fallback="client", avoid=BUILTIN_NAMES | {"test", "tests"}))

@@ -8,6 +8,7 @@ the same spec always gives the same names.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .naming import (
     PYDANTIC_RESERVED,
     attribute_name,
     class_name,
+    file_safe,
     constant_case,
     package_name as to_package_name,
     snake_case,
@@ -44,12 +46,53 @@ from .naming import (
 )
 from .security import describe
 
-# Names the generated modules import; models and fields must not shadow them.
-ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "Any", "Literal", "Union", "Annotated", "datetime", "uuid", "decimal", "None", "tag_by_property", "pydantic", "typing", "ClassVar", "TypeAlias"})
-RESERVED_CLASS_NAMES = frozenset({"Any", "Literal", "Union", "Annotated", "ClassVar", "TypeAlias", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "ApiModel", "ReadOnlyAwareModel"})
-CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "operations"})
-# Locals of generated method bodies are reserved too.
-PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "first_page", "page_item"}
+# ---------------------------------------------------------------- names generated modules hold
+#
+# Every name a generated module imports or defines for itself is listed here, and every
+# spec-derived name is chosen to collide with none of them: render only imports names from
+# these lists (tests/test_naming.py checks generated modules against them).
+
+IMPORTED_MODULES = ("datetime", "decimal", "typing", "uuid", "warnings")
+MODEL_IMPORTED_MODULES = ("datetime", "decimal", "uuid")  # what model annotations use
+IMPORTED_ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")  # operation and client modules only
+IMPORTED_TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeAlias", "TypeVar", "Union")
+MODEL_RUNTIME_NAMES = frozenset({"ApiModel", "ReadOnlyAwareModel", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "tag_by_property"})
+CLIENT_RUNTIME_NAMES = frozenset({
+    "ApiResponse", "AsyncClientCore", "OperationSpec", "ParamSpec", "ResponseSpec", "SyncClientCore",
+    "SchemeSpec", "TokenProvider",
+})
+# What a models module (or the lazy models index) imports or defines besides the spec's models.
+MODEL_SCOPE_TAKEN = frozenset(
+    MODEL_IMPORTED_MODULES + IMPORTED_TYPING_NAMES
+    + ("annotations", "pydantic", "TypeAliasType", "_models", "importlib", "TYPE_CHECKING", "_MODULE_OF")
+) | MODEL_RUNTIME_NAMES
+# What operation modules, client.py and the package's __init__ import or define besides the
+# spec's operations, plus the builtins generated code calls.
+MODULE_SCOPE_TAKEN = (
+    MODEL_SCOPE_TAKEN
+    | frozenset(IMPORTED_MODULES)
+    | CLIENT_RUNTIME_NAMES
+    | BUILTIN_NAMES
+    | frozenset(IMPORTED_ABC_NAMES)
+    | frozenset({
+        "cached_property", "httpx", "models", "OPERATIONS", "DEFAULT_BASE_URL", "SCHEMES", "_SyncClientT", "_AsyncClientT",
+        "Client", "AuthenticatedClient", "AsyncClient", "AsyncAuthenticatedClient", "Session",
+    })
+)
+# Members of the client classes besides one attribute per API group.
+CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "with_options", "operations"})
+# Builtins that generated annotations name.
+ANNOTATION_BUILTINS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "frozenset"})
+# Methods of API classes: annotations of later methods are resolved in the class body, where
+# a method named like an import or a builtin would shadow it.
+CLASS_SCOPE_TAKEN = MODULE_SCOPE_TAKEN | frozenset({"close"})
+# Parameters: not the names method bodies use, nor those of annotations.
+PARAM_TAKEN = (
+    MODEL_SCOPE_TAKEN | ANNOTATION_BUILTINS
+    | frozenset({"typing", "warnings", "models", "self", "body", "first_page", "page_item", "cast"})
+)
+# Fields: not what a pydantic model holds, nor names its annotations and defaults use.
+FIELD_TAKEN = MODEL_SCOPE_TAKEN | ANNOTATION_BUILTINS | PYDANTIC_RESERVED | frozenset({"read_only_fields"})
 
 
 @dataclass(frozen=True)
@@ -81,6 +124,7 @@ class PlannedModel:
     target: str = ""
     has_read_only: bool = False
     module: str = ""  # the models submodule it lives in; "" for models/__init__.py
+    recursive: bool = False  # an alias whose value names itself, directly or through other aliases
 
 
 @dataclass(frozen=True)
@@ -232,8 +276,8 @@ class Planner:
 
     def _class_names(self, models: tuple[Model, ...]) -> dict[str, str]:
         ordered = sorted(models, key=lambda m: (not m.pointer.startswith("/components/schemas/"), m.key))
-        bases = [class_name(m.name_hint, avoid=RESERVED_CLASS_NAMES) for m in ordered]
-        return dict(zip((m.key for m in ordered), unique(bases, taken=RESERVED_CLASS_NAMES)))
+        bases = [class_name(m.name_hint, avoid=MODEL_SCOPE_TAKEN) for m in ordered]
+        return dict(zip((m.key for m in ordered), unique(bases, taken=MODEL_SCOPE_TAKEN)))
 
     # ------------------------------------------------------------ types
 
@@ -246,6 +290,8 @@ class Planner:
         if isinstance(t, PrimitiveType):
             return _primitive(t)
         if isinstance(t, LiteralType):
+            if isinstance(t.value, int) and not isinstance(t.value, bool) and not -(2**63) <= t.value < 2**63:
+                return "int"  # type checkers take only 64-bit integers in Literal
             if isinstance(t.value, (str, int, bool)) or t.value is None:
                 return f"Literal[{t.value!r}]"
             return "Any"
@@ -298,8 +344,43 @@ class Planner:
     # ------------------------------------------------------------ models
 
     def plan_models(self) -> tuple[PlannedModel, ...]:
-        planned = [self._model(m) for m in self.api.models]
-        return tuple(sorted(planned, key=lambda m: m.name))
+        """Classes by name, then aliases each after the aliases its value needs at import."""
+        references = self._alias_references()
+        recursive = _in_cycles(references)
+        planned = {m.key: self._model(m) for m in self.api.models}
+        for key in recursive:
+            planned[key] = dataclasses.replace(planned[key], recursive=True)
+        ordered: list[str] = []
+        placed: set[str] = set()
+
+        def place(key: str) -> None:
+            if key in placed:
+                return
+            placed.add(key)
+            if key not in recursive:  # a recursive alias's value is a string, read on first use
+                for needed in sorted(references[key], key=lambda k: planned[k].name):
+                    place(needed)
+            ordered.append(key)
+
+        for key in sorted(references, key=lambda k: planned[k].name):
+            place(key)
+        classes = sorted((m for k, m in planned.items() if k not in references), key=lambda m: m.name)
+        return tuple(classes) + tuple(planned[key] for key in ordered)
+
+    def _alias_references(self) -> dict[str, set[str]]:
+        """Key of each alias -> keys of the aliases its value names (classes are looked up lazily)."""
+        aliases = {
+            m.key for m in self.api.models
+            if isinstance(m, AliasModel) or (isinstance(m, EnumModel) and (m.value_type == "mixed" or not m.values))
+        }
+        references: dict[str, set[str]] = {}
+        for key in aliases:
+            model = self.models_by_key[key]
+            found: set[str] = set()
+            if isinstance(model, AliasModel):
+                _collect_refs(model.target, aliases, found)
+            references[key] = found
+        return references
 
     def _model(self, model: Model) -> PlannedModel:
         self._module_context = self.model_modules[model.key]
@@ -316,8 +397,7 @@ class Planner:
         if isinstance(model, AliasModel):
             return PlannedModel("alias", name, model.description, target=self.annotation(model.target))
         fields = []
-        taken = ANNOTATION_NAMES | PYDANTIC_RESERVED | {"read_only_fields", "ClassVar"}
-        names = unique([attribute_name(p.json_name, avoid=taken) for p in model.properties], taken=taken)
+        names = unique([attribute_name(p.json_name, avoid=FIELD_TAKEN) for p in model.properties], taken=FIELD_TAKEN)
         for prop, field_name in zip(model.properties, names):
             annotation = self.annotation(prop.type)
             optional = not prop.required or prop.read_only or prop.write_only
@@ -341,7 +421,7 @@ class Planner:
             expected: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
             kinds = expected.get(base.name)
             if kinds is not None and isinstance(value, kinds) and not (base.name != "boolean" and isinstance(value, bool)):
-                return repr(value)
+                return python_literal(value)
         if isinstance(base, ModelRef):
             model = self.models_by_key.get(base.key)
             same_module = self._module_context is None or self.model_modules[base.key] == self._module_context
@@ -363,7 +443,7 @@ class Planner:
         if model.value_type == "mixed" or not model.values:
             return PlannedModel("alias", name, model.description, target="Any")
         base = {"string": "OpenStrEnum", "integer": "OpenIntEnum", "number": "OpenFloatEnum"}[model.value_type]
-        members = tuple(PlannedEnumMember(n, repr(v)) for n, v in zip(self._enum_member_names(model), model.values))
+        members = tuple(PlannedEnumMember(n, python_literal(v)) for n, v in zip(self._enum_member_names(model), model.values))
         return PlannedModel("enum", name, model.description, enum_base=base, members=members)
 
     # ------------------------------------------------------------ operations
@@ -374,18 +454,20 @@ class Planner:
             tag = op.tags[0] if op.tags else "default"
             by_tag.setdefault(tag, []).append(op)
         tags = sorted(by_tag)
-        modules = unique([attribute_name(t, fallback="default", avoid=BUILTIN_NAMES | CLIENT_MEMBERS) for t in tags], taken=CLIENT_MEMBERS)
+        attribute_taken = CLASS_SCOPE_TAKEN | CLIENT_MEMBERS
+        attributes = unique([attribute_name(t, fallback="default", avoid=attribute_taken) for t in tags], taken=attribute_taken)
+        modules = unique([file_safe(a) for a in attributes])
+        class_bases = unique([class_name(t, fallback="Default") for t in tags])
         groups = []
-        for tag, module in zip(tags, modules):
+        for tag, attribute, module, base in zip(tags, attributes, modules, class_bases):
             ops = sorted(by_tag[tag], key=lambda o: (o.path, o.method))
             planned = self._plan_operations(ops)
             token_ops = tuple(p for p, op in zip(planned, ops) if op.security.security_class is SecurityClass.TOKEN_REQUIRED)
             public_ops = tuple(p for p, op in zip(planned, ops) if op.security.security_class is not SecurityClass.TOKEN_REQUIRED)
-            base = class_name(tag, fallback="Default")
             groups.append(
                 PlannedGroup(
                     module=module,
-                    attribute=module,
+                    attribute=attribute,
                     public_class=f"{base}Api",
                     authenticated_class=f"Authenticated{base}Api",
                     async_public_class=f"Async{base}Api",
@@ -398,23 +480,24 @@ class Planner:
         return tuple(groups)
 
     def _plan_operations(self, ops: list[Operation]) -> list[PlannedOperation]:
-        bases = [attribute_name(op.operation_id or f"{op.method}_{op.path}", fallback="call", avoid=BUILTIN_NAMES) for op in ops]
+        bases = [attribute_name(op.operation_id or f"{op.method}_{op.path}", fallback="call", avoid=CLASS_SCOPE_TAKEN) for op in ops]
         # Reserve room for the _raw and iter_ variants of every method.
-        names = unique(bases, taken={"close"})
-        taken = set(names)
+        names = unique(bases, taken=CLASS_SCOPE_TAKEN)
+        constants = unique([name.upper() for name in names], taken=MODULE_SCOPE_TAKEN)
+        taken = set(names) | CLASS_SCOPE_TAKEN
         result = []
-        for op, name in zip(ops, names):
-            raw_name = unique([f"{name}_raw"], taken=taken)[0]
+        for op, name, constant in zip(ops, names, constants):
+            raw_name = unique([f"{name.rstrip('_')}_raw"], taken=taken)[0]
             taken.add(raw_name)
             iter_name = None
             if op.pagination is not None:
-                iter_name = unique([f"iter_{name}"], taken=taken)[0]
+                iter_name = unique([f"iter_{name.rstrip('_')}"], taken=taken)[0]
                 taken.add(iter_name)
-            result.append(self._operation(op, name, raw_name, iter_name))
+            result.append(self._operation(op, name, constant, raw_name, iter_name))
         return result
 
-    def _operation(self, op: Operation, name: str, raw_name: str, iter_name: str | None) -> PlannedOperation:
-        param_names = unique([attribute_name(p.name, fallback="param", avoid=PARAM_RESERVED) for p in op.parameters], taken=PARAM_RESERVED)
+    def _operation(self, op: Operation, name: str, constant: str, raw_name: str, iter_name: str | None) -> PlannedOperation:
+        param_names = unique([attribute_name(p.name, fallback="param", avoid=PARAM_TAKEN) for p in op.parameters], taken=PARAM_TAKEN)
         signature = []
         for param, pname in zip(op.parameters, param_names):
             annotation = self.annotation(param.type, "models.", accept_enum_values=True)
@@ -461,7 +544,7 @@ class Planner:
             raw_name=raw_name,
             iter_name=iter_name,
             item_annotation=item_annotation,
-            constant=name.upper(),
+            constant=constant,
             spec_source=self._spec_source(op, name),
             signature_params=tuple(positional + keyword),
             call_args=tuple(param_names),
@@ -572,7 +655,7 @@ class Planner:
             if kinds.count(scheme.credential_kind) == 1:
                 base_names.append("api_key" if scheme.credential_kind == "api_key" else "basic_auth")
             else:
-                base_names.append(attribute_name(scheme.name, fallback="credential", avoid=PARAM_RESERVED))
+                base_names.append(attribute_name(scheme.name, fallback="credential", avoid=PARAM_TAKEN))
         reserved = {"base_url", "timeout", "headers", "http_client", "session", "self"}
         kwargs = unique(base_names, taken=reserved)
         credentials = []
@@ -624,6 +707,75 @@ class Planner:
             if endpoint and scheme.type == "oauth2":
                 urls.setdefault("refresh_token", endpoint)
         return tuple(sorted(urls.items()))
+
+
+def python_literal(value: Any) -> str:
+    """Source for a JSON scalar; non-finite floats (YAML's .nan and .inf) included."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return 'float("nan")'
+        return 'float("inf")' if value > 0 else '-float("inf")'
+    return repr(value)
+
+
+def _collect_refs(t: TypeExpr, keys: set[str], found: set[str]) -> None:
+    """Add to ``found`` the model keys among ``keys`` that ``t`` names, without entering models."""
+    if isinstance(t, ModelRef):
+        if t.key in keys:
+            found.add(t.key)
+    elif isinstance(t, ArrayType):
+        _collect_refs(t.items, keys, found)
+    elif isinstance(t, MapType):
+        _collect_refs(t.values, keys, found)
+    elif isinstance(t, NullableType):
+        _collect_refs(t.inner, keys, found)
+    elif isinstance(t, UnionType):
+        for member in t.members:
+            _collect_refs(member, keys, found)
+
+
+def _in_cycles(graph: dict[str, set[str]]) -> set[str]:
+    """The nodes of ``graph`` that lie on a cycle (Tarjan's strongly connected components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cyclic: set[str] = set()
+    for root in sorted(graph):
+        if root in index:
+            continue
+        # Iterative, so that long alias chains cannot exhaust Python's recursion limit.
+        work: list[tuple[str, list[str]]] = [(root, sorted(graph[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, pending = work[-1]
+            if pending:
+                nxt = pending.pop()
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, sorted(graph[nxt])))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    cyclic.update(component)
+    return cyclic
 
 
 def _primitive(t: PrimitiveType) -> str:

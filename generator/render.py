@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from .plan import PackagePlan, PlannedField, PlannedGroup, PlannedModel, PlannedOperation
+from .plan import IMPORTED_ABC_NAMES, IMPORTED_MODULES, IMPORTED_TYPING_NAMES, MODEL_IMPORTED_MODULES, PackagePlan, PlannedField, PlannedGroup, PlannedModel, PlannedOperation
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 
@@ -146,10 +146,7 @@ def make_environment(user_templates: Path | None = None) -> jinja2.Environment:
 
 # ---------------------------------------------------------------- imports
 
-_MODULES = ("datetime", "decimal", "typing", "uuid", "warnings")
 # pydantic is imported as a module so that schemas may be called Field, Tag or Discriminator.
-_ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")
-_TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeAlias", "TypeVar", "Union")
 
 
 
@@ -165,21 +162,35 @@ def _names_used(body: str) -> set[str]:
     return set(_IDENTIFIER.findall(_NOT_CODE.sub(" ", body.replace(IMPORTS_MARK, ""))))
 
 
-def imports_for(body: str, extra: list[str], runtime_prefix: str = ".") -> str:
-    """The import block a module body needs, so no module carries unused imports."""
-    used = _names_used(body)
-    lines = [f"import {module}" for module in _MODULES if module in used]
-    abc_names = [n for n in _ABC_NAMES if n in used]
-    if abc_names:
-        lines.append(f"from collections.abc import {', '.join(abc_names)}")
+def imports_for(
+    body: str, extra: list[str], runtime_prefix: str = ".", *,
+    also_used: Iterable[str] = (),
+    modules: Iterable[str] = IMPORTED_MODULES,
+    abc_names: Iterable[str] = IMPORTED_ABC_NAMES,
+) -> str:
+    """The import block a module body needs, so no module carries unused imports.
+
+    ``also_used`` names identifiers that only appear inside strings evaluated later
+    (the values of recursive type aliases).
+    """
+    used = _names_used(body) | set(also_used)
+    lines = [f"import {module}" for module in modules if module in used]
+    abc_used = [n for n in abc_names if n in used]
+    if abc_used:
+        lines.append(f"from collections.abc import {', '.join(abc_used)}")
     if "cached_property" in used:
         lines.append("from functools import cached_property")
-    typing_names = [n for n in _TYPING_NAMES if n in used]
+    typing_names = [n for n in IMPORTED_TYPING_NAMES if n in used]
     if typing_names:
         lines.append(f"from typing import {', '.join(typing_names)}")
     lines.sort(key=lambda line: (line.startswith("from "), line.split()[1]))
+    if lines and ("pydantic" in used or "TypeAliasType" in used):
+        lines.append("")
     if "pydantic" in used:
-        lines.extend(["", "import pydantic"])
+        lines.append("import pydantic")
+    if "TypeAliasType" in used:
+        # pydantic's own form for recursive aliases; typing_extensions is a dependency of pydantic.
+        lines.append("from typing_extensions import TypeAliasType")
     if "tag_by_property" in used and not any("_runtime.models import" in line for line in extra):
         lines.extend(["", f"from {runtime_prefix}._runtime.models import tag_by_property"])
     if lines and extra:
@@ -189,29 +200,6 @@ def imports_for(body: str, extra: list[str], runtime_prefix: str = ".") -> str:
 
 
 # ---------------------------------------------------------------- package
-
-
-def _alias_order(aliases: list[PlannedModel]) -> list[PlannedModel]:
-    """Aliases evaluated at import time must follow the aliases they mention."""
-    by_name = {a.name: a for a in aliases}
-    ordered: list[PlannedModel] = []
-    state: dict[str, int] = {}
-
-    def visit(alias: PlannedModel) -> None:
-        if state.get(alias.name) == 2:
-            return
-        if state.get(alias.name) == 1:
-            return  # a cycle; Python evaluates it as written, which fails loudly only at import
-        state[alias.name] = 1
-        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", alias.target):
-            if word in by_name and word != alias.name:
-                visit(by_name[word])
-        state[alias.name] = 2
-        ordered.append(alias)
-
-    for alias in aliases:
-        visit(alias)
-    return ordered
 
 
 @dataclass(frozen=True)
@@ -288,8 +276,8 @@ def _render_models(env: jinja2.Environment, plan: PackagePlan, root: str, *, run
     for module, models in sorted(by_module.items()):
         # Enums first: field defaults like `Kind.A` are evaluated when the class body runs.
         classes = [m for m in models if m.kind == "enum"] + [m for m in models if m.kind == "object"]
-        aliases = _alias_order([m for m in models if m.kind == "alias"])
-        exports = [m.name for m in models] if not module else []
+        aliases = [m for m in models if m.kind == "alias"]  # the plan put them in a working order
+        exports = sorted(m.name for m in models) if not module else []
         body = template.render(plan=plan, classes=classes, aliases=aliases, exports=exports, imports=IMPORTS_MARK, lazy_import=bool(module) and bool(classes))
         bases = {m.enum_base for m in classes if m.kind == "enum"}
         bases |= {"ReadOnlyAwareModel" if m.has_read_only else "ApiModel" for m in classes if m.kind == "object"}
@@ -300,7 +288,8 @@ def _render_models(env: jinja2.Environment, plan: PackagePlan, root: str, *, run
         if module and not classes:  # the aliases module: its expressions run at import
             extra.append("from .. import models as _models")
         path = f"{root}/models/{module}.py" if module else f"{root}/models/__init__.py"
-        files[path] = body.replace(IMPORTS_MARK, imports_for(body, extra, runtime_prefix=runtime.removesuffix("._runtime")), 1)
+        deferred = {name for m in aliases if m.recursive for name in _IDENTIFIER.findall(m.target)}
+        files[path] = body.replace(IMPORTS_MARK, imports_for(body, extra, runtime_prefix=runtime.removesuffix("._runtime"), also_used=deferred, modules=MODEL_IMPORTED_MODULES, abc_names=()), 1)
     if not by_module:
         files[f"{root}/models/__init__.py"] = f'"""Models of {oneline(plan.title)}: this API declares none."""\n'
     elif "" not in by_module:

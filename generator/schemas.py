@@ -8,9 +8,10 @@ through different refs is one model, and recursive schemas terminate.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from .errors import Diagnostic, SpecError
+from .errors import Diagnostic, SpecError, excerpt
 from .ir import (
     AliasModel,
     AnyType,
@@ -33,6 +34,8 @@ _PRIMITIVES = ("string", "integer", "number", "boolean")
 # Keywords that describe a schema without constraining its values.
 _ANNOTATIONS = frozenset({"description", "title", "example", "examples", "default", "readOnly", "writeOnly", "deprecated", "nullable", "externalDocs", "$comment"})
 _NULL = PrimitiveType("null")
+MAX_TYPE_NESTING = 32
+T = TypeVar("T")
 
 
 def model_key(key: NodeKey) -> str:
@@ -62,6 +65,9 @@ class SchemaConverter:
         self.source = source
         self.models: dict[str, Model] = {}
         self._claimed: set[str] = set()
+        # Keys of array/map/primitive schemas being inlined -> whether they referred to themselves.
+        self._inlining: dict[str, bool] = {}
+        self._type_nesting = 0  # arrays, maps and unions entered within the current annotation
         self.warnings: list[Diagnostic] = []
 
     # ------------------------------------------------------------ entry points
@@ -91,6 +97,31 @@ class SchemaConverter:
             return base
         return self._convert_inline(node, key, hint)
 
+    def _nested_type(self, node: Any, key: NodeKey, hint: str) -> TypeExpr:
+        """The type of an array's items, a map's values or a union's member.
+
+        Beyond ``MAX_TYPE_NESTING`` levels within one annotation the rest is ``Any``, with a
+        warning: Python's parser refuses deeper brackets, and no real API nests so deep.
+        """
+        if self._type_nesting >= MAX_TYPE_NESTING:
+            self.warnings.append(
+                Diagnostic(f"types nest more than {MAX_TYPE_NESTING} levels deep here; the rest is typed Any", self.source.location(key), "warning")
+            )
+            return AnyType()
+        self._type_nesting += 1
+        try:
+            return self.type_of(node, key, hint)
+        finally:
+            self._type_nesting -= 1
+
+    def _new_annotation(self, build: Callable[[], T]) -> T:
+        """Run ``build`` for a named model, whose annotations start a fresh nesting count."""
+        saved, self._type_nesting = self._type_nesting, 0
+        try:
+            return build()
+        finally:
+            self._type_nesting = saved
+
     # ------------------------------------------------------------ ref targets
 
     def _is_model_shaped(self, node: dict[str, Any], key: NodeKey) -> bool:
@@ -107,21 +138,26 @@ class SchemaConverter:
         if not isinstance(node, dict):
             return AnyType()
         mkey = model_key(key)
+        if mkey in self._inlining:
+            self._inlining[mkey] = True  # an array or map schema that contains itself
+            return ModelRef(mkey)
         if mkey in self.models or mkey in self._claimed:
             return ModelRef(mkey)
         if not self._is_model_shaped(node, key):
-            # Primitive, array and map schemas are inlined where they are used.
-            self._claimed.add(mkey)  # guards self-referencing arrays/maps
+            # Primitive, array and map schemas are inlined where they are used, unless they
+            # contain themselves: then they become a named (recursive) alias.
+            self._inlining[mkey] = False
             try:
                 inline = self._convert_inline(node, key, hint)
             finally:
-                self._claimed.discard(mkey)
-            if mkey in self.models:  # it referred to itself: keep the alias
+                recursive = self._inlining.pop(mkey)
+            if recursive:
+                description = spec_text(node.get("description")) or spec_text(node.get("title"))
+                self.models[mkey] = AliasModel(mkey, hint, inline, description, key.pointer)
                 return ModelRef(mkey)
             return inline
         self._claimed.add(mkey)
-        model = self._build_model(node, key, hint, mkey)
-        self.models[mkey] = model
+        self.models[mkey] = self._new_annotation(lambda: self._build_model(node, key, hint, mkey))
         return ModelRef(mkey)
 
     # ------------------------------------------------------------ building
@@ -142,7 +178,7 @@ class SchemaConverter:
     def _build_model(self, node: dict[str, Any], key: NodeKey, hint: str, mkey: str) -> Model:
         description = spec_text(node.get("description")) or spec_text(node.get("title"))
         if "enum" in node:
-            values = tuple(v for v in node["enum"] if v is not None) if isinstance(node["enum"], list) else ()
+            values = self._enum_values(node["enum"], key)
             return EnumModel(mkey, hint, values, _enum_value_type(values), description, key.pointer)
         if "allOf" in node and isinstance(node["allOf"], list):
             fields = self._fields(node, key)
@@ -154,6 +190,31 @@ class SchemaConverter:
         if "object" in types or "properties" in node or not types:
             return self._object_model(self._fields(node, key), key, hint, mkey, description)
         return AliasModel(mkey, hint, self._convert_inline(node, key, hint), description, key.pointer)
+
+    def _enum_values(self, raw: Any, key: NodeKey) -> tuple[Any, ...]:
+        """The distinct non-null values of an enum; a repeated value is kept once, with a warning."""
+        if not isinstance(raw, list):
+            return ()
+        values: list[Any] = []
+        repeated: list[Any] = []
+        for value in raw:
+            if value is None:
+                continue
+            # 1 and 1.0 and True are equal in Python but distinct in JSON.
+            if any(type(v) is type(value) and v == value for v in values):
+                repeated.append(value)
+            else:
+                values.append(value)
+        if repeated:
+            shown = ", ".join(excerpt(v) for v in repeated[:5]) + (" ..." if len(repeated) > 5 else "")
+            self.warnings.append(
+                Diagnostic(
+                    f"enum lists {shown} more than once; each value is kept once",
+                    self.source.location(NodeKey(key.path, join_pointer(key.pointer, "enum"))),
+                    "warning",
+                )
+            )
+        return tuple(values)
 
     def _object_model(
         self, fields: "_ObjectFields", key: NodeKey, hint: str, mkey: str, description: str | None
@@ -186,19 +247,21 @@ class SchemaConverter:
 
     def _fields(self, node: dict[str, Any], key: NodeKey) -> "_ObjectFields":
         fields = _ObjectFields()
-        self._absorb(fields, node, key, 0)
+        self._absorb(fields, node, key, set())
         return fields
 
-    def _absorb(self, fields: "_ObjectFields", part: Any, part_key: NodeKey, depth: int) -> None:
-        if depth > 32 or not isinstance(part, dict):
-            return
-        part, part_key = self.source.resolve(part, part_key)
+    def _absorb(self, fields: "_ObjectFields", part: Any, part_key: NodeKey, visited: set[NodeKey]) -> None:
+        """Gather the properties of ``part`` and of its allOf parts, however deep; each part once."""
         if not isinstance(part, dict):
             return
+        part, part_key = self.source.resolve(part, part_key)
+        if not isinstance(part, dict) or part_key in visited:
+            return
+        visited.add(part_key)
         all_of = part.get("allOf")
         if isinstance(all_of, list):
             for index, sub in enumerate(all_of):
-                self._absorb(fields, sub, NodeKey(part_key.path, join_pointer(part_key.pointer, "allOf", index)), depth + 1)
+                self._absorb(fields, sub, NodeKey(part_key.path, join_pointer(part_key.pointer, "allOf", index)), visited)
         props = part.get("properties")
         if isinstance(props, dict):
             fields.is_object = True
@@ -218,7 +281,7 @@ class SchemaConverter:
         raw_members = node.get(keyword) or []
         for index, member in enumerate(raw_members if isinstance(raw_members, list) else []):
             member_key = NodeKey(key.path, join_pointer(key.pointer, keyword, index))
-            mtype = self.type_of(member, member_key, f"{hint}_{index + 1}" if not (isinstance(member, dict) and "$ref" in member) else hint)
+            mtype = self._nested_type(member, member_key, f"{hint}_{index + 1}" if not (isinstance(member, dict) and "$ref" in member) else hint)
             if mtype == _NULL:
                 nullable = True
                 continue
@@ -324,13 +387,13 @@ class SchemaConverter:
             items = node.get("items")
             if isinstance(items, list):  # tuple form (pre-2020-12): items of any listed type
                 return ArrayType(AnyType())
-            return ArrayType(self.type_of(items, NodeKey(key.path, join_pointer(key.pointer, "items")), hint + "_item") if items is not None else AnyType())
+            return ArrayType(self._nested_type(items, NodeKey(key.path, join_pointer(key.pointer, "items")), hint + "_item") if items is not None else AnyType())
         if kind == "object":
             if node.get("properties"):
                 return self._inline_model(node, key, hint)
             additional = node.get("additionalProperties")
             if isinstance(additional, dict):
-                return MapType(self.type_of(additional, NodeKey(key.path, join_pointer(key.pointer, "additionalProperties")), hint + "_value"))
+                return MapType(self._nested_type(additional, NodeKey(key.path, join_pointer(key.pointer, "additionalProperties")), hint + "_value"))
             return MapType(AnyType())
         if kind in _PRIMITIVES:
             fmt = node.get("format") if isinstance(node.get("format"), str) else None
@@ -344,7 +407,7 @@ class SchemaConverter:
             return ModelRef(mkey)
         self._claimed.add(mkey)
         description = spec_text(node.get("description")) or spec_text(node.get("title"))
-        self.models[mkey] = self._object_model(self._fields(node, key), key, hint, mkey, description)
+        self.models[mkey] = self._new_annotation(lambda: self._object_model(self._fields(node, key), key, hint, mkey, description))
         return ModelRef(mkey)
 
 

@@ -77,6 +77,7 @@ def _replace_at(tree: Any, pointer: str, value: Any) -> Any:
     return rebuild(tree, 0)
 
 
+_DUPLICATE_ENUM = "enum repeats a value"  # reported, with the values, when the IR is built
 _REF_OPERATION = "an operation given by $ref is not allowed by OpenAPI; accessgen resolves it"
 
 
@@ -92,6 +93,8 @@ def _classify_validator_error(error: Exception, tree: Any) -> tuple[str, str, bo
         node = lookup(tree, pointer)
         if isinstance(node, dict) and "$ref" in node:
             return pointer, _REF_OPERATION, True
+    if validator == "uniqueItems" and tokens and tokens[-1] == "enum":
+        return pointer, _DUPLICATE_ENUM, True
     if validator == "format" and "regex" in message:
         return pointer, f"pattern uses syntax Python's re does not accept ({message})", True
     if validator == "unevaluatedProperties" and "'$ref'" in message:
@@ -135,6 +138,8 @@ def _validator_findings(source: SpecSource) -> Iterator[Diagnostic]:
     try:
         for error in validator_class(tree, base_uri=source.root_path.as_uri()).iter_errors():
             pointer, message, benign = _classify_validator_error(error, tree)
+            if message == _DUPLICATE_ENUM:
+                continue
             if message == _REF_OPERATION:
                 if pointer not in ref_operations:
                     ref_operations.append(pointer)
