@@ -17,6 +17,7 @@ from .ir import (
     Pagination,
     Parameter,
     PrimitiveType,
+    Property,
     RequestBody,
     Response,
     ResponseHeader,
@@ -66,11 +67,11 @@ def body_kind(media: str) -> str:
 
 
 class ApiBuilder:
-    def __init__(self, source: SpecSource, *, allow_skip: bool = False) -> None:
+    def __init__(self, source: SpecSource, *, allow_skip: bool = False, strict: bool = False) -> None:
         self.source = source
         self.allow_skip = allow_skip
         self.tree: dict[str, Any] = source.root.tree
-        self.schemas = SchemaConverter(source)
+        self.schemas = SchemaConverter(source, strict=strict)
         self.warnings: list[Diagnostic] = []
         self.security_schemes = self._security_schemes()
         self._by_name = {s.name: s for s in self.security_schemes}
@@ -185,7 +186,7 @@ class ApiBuilder:
             responses=responses,
             security=security,
             pointer=f"{op_key.pointer}",
-            pagination=self._pagination(responses),
+            pagination=self._pagination(responses, params, op_key),
         )
 
     def _parameters(self, path: str, op: dict[str, Any], op_key: NodeKey, item: dict[str, Any], item_key: NodeKey, hint: str) -> tuple[Parameter, ...]:
@@ -289,7 +290,14 @@ class ApiBuilder:
             responses.append(Response(status, rkind, rtype, media, spec_text(node.get("description")), tuple(headers)))  # type: ignore[arg-type]
         return tuple(responses)
 
-    def _pagination(self, responses: tuple[Response, ...]) -> Pagination | None:
+    def _pagination(self, responses: tuple[Response, ...], parameters: tuple[Parameter, ...], op_key: NodeKey) -> Pagination | None:
+        """How to walk the operation's pages: a next link, or a cursor passed back in a parameter.
+
+        A value is followed as a link only where the spec says it is one (``format: uri`` or a
+        name like ``next_url``/``_links.next.href``). A cursor (``next_page``, ``next_cursor``...)
+        goes back in the query parameter it belongs to; without one the operation gets no
+        ``iter_`` method, and a warning says why.
+        """
         success = [r for r in responses if r.status.startswith("2") and r.kind == "json"]
         if len(success) != 1 or not isinstance(success[0].type, ModelRef):
             return None
@@ -301,9 +309,25 @@ class ApiBuilder:
         if items is None:
             return None
         for prop in model.properties:
-            name = prop.json_name.lower().replace("_", "").replace("-", "")
-            if name in ("next", "nextpage", "nextpageurl", "nextlink", "nexturl") and _is_string(prop.type):
+            name = _squashed(prop.json_name)
+            if name not in _NEXT_NAMES or not _is_string(prop.type):
+                continue
+            if _is_link(prop):
                 return Pagination(items.json_name, (prop.json_name,))
+            cursor = _cursor_parameter(prop.json_name, parameters)
+            if cursor is not None:
+                return Pagination(items.json_name, (prop.json_name,), cursor)
+            if name == "next":  # a bare `next` is a link in most APIs; the client still follows only URLs
+                return Pagination(items.json_name, (prop.json_name,))
+            self.warnings.append(
+                Diagnostic(
+                    f"{prop.json_name!r} of the response looks like a cursor, but no query parameter takes it back; "
+                    "the operation gets no iter_ method",
+                    self.source.location(op_key),
+                    "warning",
+                )
+            )
+            return None
         links = next((p for p in model.properties if p.json_name in ("_links", "links")), None)
         if links is not None and isinstance(_strip_null(links.type), ModelRef):
             links_model = self.schemas.models.get(_strip_null(links.type).key)  # type: ignore[union-attr]
@@ -317,6 +341,36 @@ class ApiBuilder:
                     if isinstance(link_model, ObjectModel) and any(p.json_name == "href" for p in link_model.properties):
                         return Pagination(items.json_name, (links.json_name, "next", "href"))
         return None
+
+
+# Response properties naming the next page (lower case, without separators).
+_NEXT_NAMES = frozenset({
+    "next", "nextpage", "nextpageurl", "nextlink", "nexturl", "nexthref",
+    "nextcursor", "nextpagecursor", "nextpagetoken", "nexttoken", "cursor", "nextpagekey", "continuationtoken",
+})
+_LINK_FORMATS = frozenset({"uri", "uri-reference", "url", "iri", "iri-reference"})
+# Query parameters that take a cursor back, best first.
+_CURSOR_PARAMETERS = ("cursor", "page", "pagetoken", "pagecursor", "nextpagetoken", "continuationtoken", "pagekey", "after", "token")
+
+
+def _squashed(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def _is_link(prop: Property) -> bool:
+    """A next-page value the spec marks as a URL, by its format or its name."""
+    base = _strip_null(prop.type)
+    if isinstance(base, PrimitiveType) and base.format in _LINK_FORMATS:
+        return True
+    return any(word in _squashed(prop.json_name) for word in ("url", "link", "href"))
+
+
+def _cursor_parameter(response_name: str, parameters: tuple[Parameter, ...]) -> str | None:
+    """The query parameter a cursor goes back in: one of the same name, else a conventional one."""
+    query = {_squashed(p.name): p.name for p in parameters if p.location == "query" and _is_string(p.type)}
+    if _squashed(response_name) in query:
+        return query[_squashed(response_name)]
+    return next((query[name] for name in _CURSOR_PARAMETERS if name in query), None)
 
 
 def _strip_null(t: TypeExpr) -> TypeExpr:
@@ -342,10 +396,14 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def build_api(source: SpecSource, *, allow_skip: bool = False) -> tuple[Api, list[Diagnostic]]:
-    builder = ApiBuilder(source, allow_skip=allow_skip)
+def build_api(source: SpecSource, *, allow_skip: bool = False, strict: bool = False) -> tuple[Api, list[Diagnostic]]:
+    """The IR and the warnings; ``SpecError`` with every error (``strict`` makes kept flaws errors)."""
+    builder = ApiBuilder(source, allow_skip=allow_skip, strict=strict)
     try:
         api = builder.build()
     except RecursionError:
         raise SpecError(Diagnostic("schemas nest too deeply to generate", source.location(NodeKey(source.root_path, "")))) from None
+    errors = [d for d in builder.warnings if d.severity == "error"]
+    if errors:
+        raise SpecError(errors)
     return api, builder.warnings

@@ -243,10 +243,15 @@ class Response:
 
 @dataclass(frozen=True)
 class Pagination:
-    """How to walk a list: the item array property and the next-link property path."""
+    """How to walk a list: the item array property, and where the next page is named.
+
+    ``next_path`` leads to a link (a URL to GET) or, when ``cursor_parameter`` is set, to an
+    opaque cursor that goes back in that query parameter of the same operation.
+    """
 
     items_property: str
-    next_link_path: tuple[str, ...]
+    next_path: tuple[str, ...]
+    cursor_parameter: str | None = None
 
 
 @dataclass(frozen=True)

@@ -58,12 +58,14 @@ def shortened(name: str, limit: int = MAX_IDENTIFIER) -> str:
     return name[: limit - len(digest) - 1].rstrip("_") + "_" + digest
 
 
-def identifier(base: str, *, fallback: str, avoid: Iterable[str] = (), digit_prefix: str | None = None) -> str:
+def identifier(
+    base: str, *, fallback: str, avoid: Iterable[str] = (), digit_prefix: str | None = None, limit: int = MAX_IDENTIFIER
+) -> str:
     """Make ``base`` (already cased) a safe identifier: valid, public, short, not a keyword or in ``avoid``."""
     name = base.strip("_") or fallback
     if name[0].isdigit():
         name = (digit_prefix if digit_prefix is not None else fallback + "_") + name
-    name = shortened(name)
+    name = shortened(name, limit)
     avoided = set(avoid)
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in avoided:
         name += "_"
@@ -97,5 +99,10 @@ def file_safe(name: str) -> str:
     return name + "_" if name.lower() in WINDOWS_RESERVED else name
 
 
-def package_name(raw: str) -> str:
-    return file_safe(attribute_name(raw, fallback="client", avoid=BUILTIN_NAMES | {"test", "tests"}))
+# A package name the user chose is kept whole, up to what a file name can hold.
+USER_NAME_LIMIT = 200
+
+
+def package_name(raw: str, *, limit: int = MAX_IDENTIFIER) -> str:
+    name = identifier(snake_case(raw), fallback="client", avoid=BUILTIN_NAMES | {"test", "tests"}, limit=limit)
+    return file_safe(name)

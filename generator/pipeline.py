@@ -14,7 +14,7 @@ from .format import format_files
 from .ir import Api
 from .options import GenerateOptions
 from .load import load_spec
-from .naming import package_name as to_package_name, snake_case, unique
+from .naming import USER_NAME_LIMIT, package_name as to_package_name, snake_case, unique
 from .plan import Planner, combine_plans, default_package_name
 from .render import SubPackage, render_package
 from .validate import validate
@@ -47,7 +47,7 @@ def _load(spec: str | Path, *, strict: bool, allow_skip: bool) -> tuple[Api, tup
     """The IR, the warnings, and every document read (for the manifest's fingerprint)."""
     source = load_spec(spec, check_refs=not allow_skip)
     result = validate(source, strict=strict)
-    api, build_warnings = build_api(source, allow_skip=allow_skip)
+    api, build_warnings = build_api(source, allow_skip=allow_skip, strict=strict)
     return api, result.warnings + tuple(build_warnings), tuple(source.documents)
 
 
@@ -79,13 +79,13 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
     inputs = tuple(sorted({path for _, _, paths in loaded for path in paths}))
     if len(apis) == 1:
         api = apis[0]
-        package = to_package_name(options.package_name) if options.package_name else default_package_name(api)
+        package = to_package_name(options.package_name, limit=USER_NAME_LIMIT) if options.package_name else default_package_name(api)
         plan = Planner(api, package, __version__).plan()
         version = options.package_version or pep440_version(api.version)
         files = render_package(plan, version, options.templates)
         counts = (len(api.operations), len(plan.models))
     else:
-        package = to_package_name(options.package_name) if options.package_name else "api_clients"
+        package = to_package_name(options.package_name, limit=USER_NAME_LIMIT) if options.package_name else "api_clients"
         names = unique(
             [to_package_name(name or snake_case(api.title)) for api, name in zip(apis, _padded(options.subpackage_names, len(apis)))],
             taken=RESERVED_SUBPACKAGES,

@@ -58,7 +58,7 @@ IMPORTED_ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")  # operation and c
 IMPORTED_TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeAlias", "TypeVar", "Union")
 MODEL_RUNTIME_NAMES = frozenset({"ApiModel", "ReadOnlyAwareModel", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "tag_by_property"})
 CLIENT_RUNTIME_NAMES = frozenset({
-    "ApiResponse", "AsyncClientCore", "OperationSpec", "ParamSpec", "ResponseSpec", "SyncClientCore",
+    "ApiResponse", "AsyncClientCore", "OperationSpec", "PaginationSpec", "ParamSpec", "ResponseSpec", "SyncClientCore",
     "SchemeSpec", "TokenProvider",
 })
 # What a models module (or the lazy models index) imports or defines besides the spec's models.
@@ -89,7 +89,7 @@ CLASS_SCOPE_TAKEN = MODULE_SCOPE_TAKEN | frozenset({"close"})
 # Parameters: not the names method bodies use, nor those of annotations.
 PARAM_TAKEN = (
     MODEL_SCOPE_TAKEN | ANNOTATION_BUILTINS
-    | frozenset({"typing", "warnings", "models", "self", "body", "first_page", "page_item", "cast"})
+    | frozenset({"typing", "warnings", "models", "self", "body", "page_item"})
 )
 # Fields: not what a pydantic model holds, nor names its annotations and defaults use.
 FIELD_TAKEN = MODEL_SCOPE_TAKEN | ANNOTATION_BUILTINS | PYDANTIC_RESERVED | frozenset({"read_only_fields"})
@@ -151,8 +151,7 @@ class PlannedOperation:
     docstring: str
     deprecated: bool
     security_class: str
-    pagination_items: str | None
-    pagination_next: tuple[str, ...]
+    pagination: str | None  # "link" or "cursor" when the operation has an iter_ method
 
 
 @dataclass(frozen=True)
@@ -535,7 +534,6 @@ class Planner:
         if "Any" in returns:
             returns = ["Any"]
         return_annotation = " | ".join(r for r in returns if r != "None") + (" | None" if "None" in returns and len(returns) > 1 else "") if returns != ["None"] else "None"
-        pagination_items = op.pagination.items_property if op.pagination else None
         item_annotation = "Any"
         if op.pagination is not None and success:
             item_annotation = self._item_annotation(success[0].type, op.pagination.items_property)
@@ -553,8 +551,7 @@ class Planner:
             docstring=self._docstring(op, list(zip(op.parameters, param_names))),
             deprecated=op.deprecated,
             security_class=op.security.security_class.value,
-            pagination_items=pagination_items,
-            pagination_next=op.pagination.next_link_path if op.pagination else (),
+            pagination=None if op.pagination is None else "cursor" if op.pagination.cursor_parameter else "link",
         )
 
     def _response_annotation(self, response: Any) -> str:
@@ -611,6 +608,10 @@ class Planner:
             parts.append(f"body_kind={body.kind!r}")
         if responses:
             parts.append(f"responses=({responses},)")
+        if op.pagination is not None:
+            page = op.pagination
+            cursor = f", {page.cursor_parameter!r}" if page.cursor_parameter else ""
+            parts.append(f"pagination=PaginationSpec({page.items_property!r}, {page.next_path!r}{cursor})")
         if op.deprecated:
             parts.append("deprecated=True")
         accept = _dedupe([r.media_type for r in op.responses if r.media_type and r.kind != "empty"])

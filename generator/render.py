@@ -304,4 +304,6 @@ def _api_runtime_imports(group: PlannedGroup, runtime: str) -> list[str]:
         names.append("ParamSpec")
     if any("ResponseSpec(" in op.spec_source for op in group.operations):
         names.append("ResponseSpec")
+    if any(op.iter_name for op in group.operations):
+        names.append("PaginationSpec")
     return [f"from {runtime}.client import {', '.join(sorted(names))}"]

@@ -61,8 +61,9 @@ class _ObjectFields:
 
 
 class SchemaConverter:
-    def __init__(self, source: SpecSource) -> None:
+    def __init__(self, source: SpecSource, *, strict: bool = False) -> None:
         self.source = source
+        self.strict = strict
         self.models: dict[str, Model] = {}
         self._claimed: set[str] = set()
         # Keys of array/map/primitive schemas being inlined -> whether they referred to themselves.
@@ -97,6 +98,10 @@ class SchemaConverter:
             return base
         return self._convert_inline(node, key, hint)
 
+    def _kept(self, message: str, key: NodeKey) -> None:
+        """A flaw accessgen works around safely: a warning, or with ``strict`` an error."""
+        self.warnings.append(Diagnostic(message, self.source.location(key), "error" if self.strict else "warning"))
+
     def _nested_type(self, node: Any, key: NodeKey, hint: str) -> TypeExpr:
         """The type of an array's items, a map's values or a union's member.
 
@@ -104,9 +109,7 @@ class SchemaConverter:
         warning: Python's parser refuses deeper brackets, and no real API nests so deep.
         """
         if self._type_nesting >= MAX_TYPE_NESTING:
-            self.warnings.append(
-                Diagnostic(f"types nest more than {MAX_TYPE_NESTING} levels deep here; the rest is typed Any", self.source.location(key), "warning")
-            )
+            self._kept(f"types nest more than {MAX_TYPE_NESTING} levels deep here; the rest is typed Any", key)
             return AnyType()
         self._type_nesting += 1
         try:
@@ -207,13 +210,7 @@ class SchemaConverter:
                 values.append(value)
         if repeated:
             shown = ", ".join(excerpt(v) for v in repeated[:5]) + (" ..." if len(repeated) > 5 else "")
-            self.warnings.append(
-                Diagnostic(
-                    f"enum lists {shown} more than once; each value is kept once",
-                    self.source.location(NodeKey(key.path, join_pointer(key.pointer, "enum"))),
-                    "warning",
-                )
-            )
+            self._kept(f"enum lists {shown} more than once; each value is kept once", NodeKey(key.path, join_pointer(key.pointer, "enum")))
         return tuple(values)
 
     def _object_model(

@@ -76,6 +76,19 @@ class ResponseSpec:
 
 
 @dataclass(frozen=True)
+class PaginationSpec:
+    """Where a page keeps its items, and the path to the next page's link or cursor.
+
+    With ``cursor_param`` the value at ``next_path`` is an opaque cursor sent back in that query
+    parameter; without, it is a link, followed only when it is a URL.
+    """
+
+    items: str
+    next_path: tuple[str, ...]
+    cursor_param: str | None = None
+
+
+@dataclass(frozen=True)
 class OperationSpec(Generic[T]):
     """Machine-readable description of one operation; ``T`` is its parsed success type."""
 
@@ -91,6 +104,7 @@ class OperationSpec(Generic[T]):
     responses: tuple[ResponseSpec, ...] = ()
     deprecated: bool = False
     accept: str | None = None  # the media types the client decodes, sent as Accept
+    pagination: PaginationSpec | None = None
 
     @property
     def is_public(self) -> bool:
@@ -144,6 +158,36 @@ def parse_json(tp: Any, content: bytes) -> Any:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return tp.model_validate_json(content)
     return _adapter(tp).validate_json(content)
+
+
+class PaginationError(ClientError):
+    """A page names its successor in a way the client will not follow (a next link that is no URL)."""
+
+
+def next_value(op: OperationSpec[Any], page: Any, seen: set[str]) -> str | None:
+    """The link or cursor naming the page after ``page``; None at the end (or on a repeat)."""
+    assert op.pagination is not None
+    value = dig(page, op.pagination.next_path)
+    if not isinstance(value, str) or not value or value in seen:
+        return None
+    seen.add(value)
+    return value
+
+
+def checked_link(op: OperationSpec[Any], value: str) -> str:
+    if not value.startswith(("http://", "https://", "/", "?")):
+        raise PaginationError(f"{op.operation_id}: the next-page link {value[:40]!r} is not a URL; the client does not guess one")
+    return value
+
+
+def with_cursor(op: OperationSpec[Any], args: Sequence[Any], cursor: str) -> list[Any]:
+    """``args`` with ``cursor`` in the operation's cursor parameter."""
+    assert op.pagination is not None
+    cursor_args = list(args) + [None] * (len(op.params) - len(args))
+    for index, param in enumerate(op.params):
+        if param.location == "query" and param.name == op.pagination.cursor_param:
+            cursor_args[index] = cursor
+    return cursor_args
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -406,16 +450,20 @@ class SyncClientCore(ClientCore):
         self.apply_fixed_credentials(prepared, alternative)
         return self.parse(op, self._send_prepared(prepared, alternative))
 
-    def paginate(self, op: OperationSpec[Any], first: ApiResponse[Any], items: str, next_path: Sequence[str]) -> Iterator[Any]:
-        page = first
+    def paginate(self, op: OperationSpec[Any], args: Sequence[Any], body: Any) -> Iterator[Any]:
+        """Every item of every page, from the first request to the last page."""
+        assert op.pagination is not None
+        page = self.request(op, args, body)
         seen: set[str] = set()
         while True:
-            yield from dig(page.parsed, (items,)) or ()
-            link = dig(page.parsed, next_path)
-            if not isinstance(link, str) or not link or link in seen:
+            yield from dig(page.parsed, (op.pagination.items,)) or ()
+            value = next_value(op, page.parsed, seen)
+            if value is None:
                 return
-            seen.add(link)
-            page = self.follow_link(op, link)
+            if op.pagination.cursor_param is None:
+                page = self.follow_link(op, checked_link(op, value))
+            else:
+                page = self.request(op, with_cursor(op, args, value), body)
 
 
 class AsyncClientCore(ClientCore):
@@ -463,17 +511,21 @@ class AsyncClientCore(ClientCore):
         self.apply_fixed_credentials(prepared, alternative)
         return self.parse(op, await self._send_prepared(prepared, alternative))
 
-    async def paginate(self, op: OperationSpec[Any], first: ApiResponse[Any], items: str, next_path: Sequence[str]) -> AsyncIterator[Any]:
-        page = first
+    async def paginate(self, op: OperationSpec[Any], args: Sequence[Any], body: Any) -> AsyncIterator[Any]:
+        """Every item of every page, from the first request to the last page."""
+        assert op.pagination is not None
+        page = await self.request(op, args, body)
         seen: set[str] = set()
         while True:
-            for item in dig(page.parsed, (items,)) or ():
+            for item in dig(page.parsed, (op.pagination.items,)) or ():
                 yield item
-            link = dig(page.parsed, next_path)
-            if not isinstance(link, str) or not link or link in seen:
+            value = next_value(op, page.parsed, seen)
+            if value is None:
                 return
-            seen.add(link)
-            page = await self.follow_link(op, link)
+            if op.pagination.cursor_param is None:
+                page = await self.follow_link(op, checked_link(op, value))
+            else:
+                page = await self.request(op, with_cursor(op, args, value), body)
 
 
 __all__ = [
@@ -481,6 +533,8 @@ __all__ = [
     "AsyncClientCore",
     "ClientError",
     "OperationSpec",
+    "PaginationError",
+    "PaginationSpec",
     "ParamSpec",
     "ResponseSpec",
     "SchemeSpec",

@@ -9,6 +9,7 @@ from .._runtime.client import (
     ApiResponse,
     AsyncClientCore,
     OperationSpec,
+    PaginationSpec,
     ParamSpec,
     ResponseSpec,
     SyncClientCore,
@@ -47,6 +48,7 @@ LIST_ACCOUNTS: OperationSpec[models.Accounts] = OperationSpec(
         ResponseSpec("401", "json", lambda: models.Problem),
         ResponseSpec("403", "json", lambda: models.Problem),
     ),
+    pagination=PaginationSpec("items", ("nextPage_url",)),
     accept="application/json, application/problem+json",
 )
 UPDATE_ACCOUNT: OperationSpec[models.Account] = OperationSpec(
@@ -139,8 +141,7 @@ class AuthenticatedAccountsApi(AccountsApi):
         product_types: list[models.ProductType | str] | None = None,
     ) -> Iterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
-        first_page = self._client.request(LIST_ACCOUNTS, (start, limit, product_types), None)
-        yield from self._client.paginate(LIST_ACCOUNTS, first_page, "items", ("nextPage_url",))
+        yield from self._client.paginate(LIST_ACCOUNTS, (start, limit, product_types), None)
 
     def update_account(
         self, account_id: str, *, if_match: str, body: models.AccountPatch | dict[str, Any]
@@ -226,9 +227,8 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         product_types: list[models.ProductType | str] | None = None,
     ) -> AsyncIterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
-        first_page = await self._client.request(LIST_ACCOUNTS, (start, limit, product_types), None)
         async for page_item in self._client.paginate(
-            LIST_ACCOUNTS, first_page, "items", ("nextPage_url",)
+            LIST_ACCOUNTS, (start, limit, product_types), None
         ):
             yield page_item
 
