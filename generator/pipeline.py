@@ -15,13 +15,13 @@ from .ir import Api
 from .options import GenerateOptions
 from .load import load_spec
 from .naming import USER_NAME_LIMIT, package_name as to_package_name, snake_case, unique
-from .plan import Planner, combine_plans, default_package_name
+from .plan import MODULE_SCOPE_TAKEN, Planner, combine_plans, default_package_name
 from .render import SubPackage, render_package
 from .validate import validate
 
 
-# Names a sub-package cannot take: they are the package's own modules.
-RESERVED_SUBPACKAGES = frozenset({"session", "client", "models", "api"})
+# Names a sub-package cannot take: the package's own modules, and what its __init__ imports.
+RESERVED_SUBPACKAGES = frozenset({"session", "client", "models", "api"}) | MODULE_SCOPE_TAKEN
 
 
 @dataclass(frozen=True)

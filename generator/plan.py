@@ -61,6 +61,11 @@ CLIENT_RUNTIME_NAMES = frozenset({
     "ApiResponse", "AsyncClientCore", "OperationSpec", "PaginationSpec", "ParamSpec", "ResponseSpec", "SyncClientCore",
     "SchemeSpec", "TokenProvider",
 })
+# What the package's __init__ exports from the runtime (a multi-spec package's sub-packages sit beside them).
+PACKAGE_EXPORTS = frozenset({
+    "ApiError", "ApiResponse", "ClientCredentialsGrant", "ClientError", "MissingCredentialsError", "OperationSpec",
+    "RefreshTokenGrant", "SessionExpiredError", "TokenRefreshError", "TokenSet",
+})
 # What a models module (or the lazy models index) imports or defines besides the spec's models.
 MODEL_SCOPE_TAKEN = frozenset(
     MODEL_IMPORTED_MODULES + IMPORTED_TYPING_NAMES
@@ -76,8 +81,9 @@ MODULE_SCOPE_TAKEN = (
     | frozenset(IMPORTED_ABC_NAMES)
     | frozenset({
         "cached_property", "httpx", "models", "OPERATIONS", "DEFAULT_BASE_URL", "SCHEMES", "_SyncClientT", "_AsyncClientT",
-        "Client", "AuthenticatedClient", "AsyncClient", "AsyncAuthenticatedClient", "Session",
+        "Client", "AuthenticatedClient", "AsyncClient", "AsyncAuthenticatedClient", "Session", "_RuntimeSession",
     })
+    | PACKAGE_EXPORTS
 )
 # Members of the client classes besides one attribute per API group.
 CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "with_options", "operations"})

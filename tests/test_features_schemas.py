@@ -72,6 +72,25 @@ def test_recursive_and_mutually_recursive_models(schemas: ModuleType, server: Re
     assert node.children[0].owner.favourite_node.name == "root"
 
 
+def test_recursive_aliases_work_at_runtime(schemas: ModuleType, server: RecordingServer) -> None:
+    report = {
+        "errors": {"user": {"name": {"code": "too_long", "message": "at most 32"}}, "id": {"code": "missing"}},
+        "path": ["a", ["b", ["c"]]],
+        "tags": {"x": {"y": {}}},
+    }
+    server.route("POST", "/errors", Reply(200, report))
+    body = {"list": [1, "two", None, {"deep": [True, {"deeper": []}]}]}
+    result = schemas.Client(server.url).default.report_errors(body=body)
+    assert json.loads(server.last().body) == body
+    assert type(result.errors["user"]["name"]).__name__ == "InnerErrors" and result.errors["user"]["name"].code == "too_long"
+    assert result.path == ["a", ["b", ["c"]]] and result.tags == {"x": {"y": {}}}
+    from pydantic import TypeAdapter
+
+    assert TypeAdapter(schemas.models.JsonValue).validate_python([{"a": [1.5, None]}]) == [{"a": [1.5, None]}]
+    with pytest.raises(ValueError):
+        TypeAdapter(schemas.models.Path).validate_python([{"not": "a step"}])
+
+
 def test_large_apis_split_models_into_lazily_imported_modules(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """What Stripe-sized specs get, shown on the small schema spec by lowering the threshold."""
     import subprocess
@@ -87,7 +106,7 @@ def test_large_apis_split_models_into_lazily_imported_modules(tmp_path: Any, mon
     out = Path(tmp_path) / "out"
     write_output(out, generate(SPECS / "features" / "schemas.yaml", GenerateOptions(package_name="split_models")).files, "test")
     modules = sorted(p.name for p in (out / "split_models" / "models").iterdir())
-    assert modules == ["__init__.py", "_aliases.py", "_c.py", "_d.py", "_e.py", "_p.py", "_s.py", "_t.py"]
+    assert modules == ["__init__.py", "_aliases.py", "_c.py", "_d.py", "_e.py", "_i.py", "_p.py", "_s.py", "_t.py"]
     assert run_mypy(out, "split_models").returncode == 0
     probe = """
 import sys
@@ -99,6 +118,9 @@ loaded = sorted(k.rsplit(".", 1)[1] for k in sys.modules if k.startswith("split_
 assert loaded == ["_p", "_t"], loaded
 from pydantic import TypeAdapter
 assert type(TypeAdapter(m.Pet).validate_python({"petType": "cat", "name": "c"})).__name__ == "Cat"
+report = m.ErrorReport.model_validate({"errors": {"a": {"b": {"code": "x"}}}, "path": ["s", ["t"]]})
+assert type(report.errors["a"]["b"]).__name__ == "InnerErrors" and report.path == ["s", ["t"]]
+assert TypeAdapter(m.JsonValue).validate_python({"k": [1, None]}) == {"k": [1, None]}
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", probe], cwd=out, capture_output=True, text=True, timeout=60)
