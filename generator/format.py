@@ -9,7 +9,7 @@ import hashlib
 import importlib.metadata
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from black.mode import Mode, TargetVersion
 
 from .errors import AccessgenError
 
-_MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100)
+MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100)
 _BLACK_VERSION = importlib.metadata.version("black")
 _PARALLEL_THRESHOLD = 400_000  # characters; below this a process pool costs more than it saves
 
@@ -35,14 +35,14 @@ def cache_dir() -> Path | None:
 
 def _key(text: str) -> str:
     digest = hashlib.sha256()
-    digest.update(f"black={_BLACK_VERSION};mode={_MODE!r}\n".encode())
+    digest.update(f"black={_BLACK_VERSION};mode={MODE!r}\n".encode())
     digest.update(text.encode("utf-8"))
     return digest.hexdigest()
 
 
 def format_source(path: str, text: str) -> str:
     try:
-        return black.format_str(text, mode=_MODE)
+        return black.format_str(text, mode=MODE)
     except Exception as exc:  # a template bug, never bad user input: say where
         raise AccessgenError(f"generated {path} is not valid Python ({exc}); this is an accessgen bug") from None
 
@@ -52,14 +52,19 @@ def _format_pair(item: tuple[str, str]) -> str:
 
 
 def format_files(
-    files: Mapping[str, str], *, jobs: int | None = None, progress: Callable[[int, int], None] | None = None
+    files: Mapping[str, str],
+    only: Collection[str] | None = None,
+    *,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, str], int]:
-    """Format the ``.py`` files; returns the formatted files and how many black actually ran on."""
+    """Run black over the ``.py`` files (those in ``only``, when given); returns the files and
+    how many black actually ran on (the rest came from the cache)."""
     cache = cache_dir()
     result = dict(files)
     todo: list[tuple[str, str, str]] = []
     for path, text in files.items():
-        if not path.endswith(".py"):
+        if not path.endswith(".py") or (only is not None and path not in only):
             continue
         key = _key(text)
         cached = _read_cache(cache, key)

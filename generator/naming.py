@@ -45,7 +45,7 @@ def constant_case(name: str) -> str:
 
 
 # Longer names are cut and given a digest of the whole, so they stay distinct and fit any file system.
-MAX_IDENTIFIER = 64
+MAX_IDENTIFIER = 100
 
 # File names Windows reserves whatever their extension: modules must not be called so.
 WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10)})

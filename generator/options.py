@@ -14,3 +14,4 @@ class GenerateOptions:
     templates: Path | None = None
     package_version: str | None = None
     subpackage_names: tuple[str, ...] = ()
+    format_all: bool = False  # run black over every generated module, not only where layout cannot promise its style

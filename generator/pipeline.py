@@ -82,7 +82,7 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
         package = to_package_name(options.package_name, limit=USER_NAME_LIMIT) if options.package_name else default_package_name(api)
         plan = Planner(api, package, __version__).plan()
         version = options.package_version or pep440_version(api.version)
-        files = render_package(plan, version, options.templates)
+        rendered = render_package(plan, version, options.templates)
         counts = (len(api.operations), len(plan.models))
     else:
         package = to_package_name(options.package_name, limit=USER_NAME_LIMIT) if options.package_name else "api_clients"
@@ -94,11 +94,14 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
         top = combine_plans(package, plans)
         version = options.package_version or pep440_version(apis[0].version)
         subpackages = tuple(SubPackage(plan, name) for plan, name in zip(plans, names))
-        files = render_package(top, version, options.templates, subpackages=subpackages)
+        rendered = render_package(top, version, options.templates, subpackages=subpackages)
         counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))
-    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files; formatting")
-    formatted, count = format_files(files)
-    report(f"formatted {count} changed files ({len(files) - count} from cache)")
+    files = rendered.files
+    black_files = None if options.format_all else rendered.needs_black
+    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files")
+    formatted, count = format_files(files, black_files)
+    through_black = len(rendered.needs_black) if black_files is not None else sum(p.endswith(".py") for p in files)
+    report(f"in black's style: {through_black} modules through black ({count} formatted, the rest from its cache)")
     return Generated(tuple(apis), package, formatted, warnings, count, inputs)
 
 

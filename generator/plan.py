@@ -11,6 +11,7 @@ import dataclasses
 import math
 import re
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ from .naming import (
     snake_case,
     unique,
 )
+from .layout import python_literal, python_string
 from .security import describe
 
 # ---------------------------------------------------------------- names generated modules hold
@@ -298,7 +300,7 @@ class Planner:
             if isinstance(t.value, int) and not isinstance(t.value, bool) and not -(2**63) <= t.value < 2**63:
                 return "int"  # type checkers take only 64-bit integers in Literal
             if isinstance(t.value, (str, int, bool)) or t.value is None:
-                return f"Literal[{t.value!r}]"
+                return f"Literal[{python_literal(t.value)}]"
             return "Any"
         if isinstance(t, ArrayType):
             return f"list[{self.annotation(t.items, qualifier)}]"
@@ -328,9 +330,9 @@ class Planner:
         """A pydantic tagged union: the discriminator value picks the member, whatever its field types."""
         members = [m for m in t.members if isinstance(m, ModelRef)]
         tags = {m.key: self.class_names[m.key] for m in members}
-        tagged = ", ".join(f"Annotated[{self._model_name(m.key, qualifier)}, pydantic.Tag({tags[m.key]!r})]" for m in members)
+        tagged = ", ".join(f"Annotated[{self._model_name(m.key, qualifier)}, pydantic.Tag({python_literal(tags[m.key])})]" for m in members)
         mapping = {value: tags[key] for value, key in t.mapping if key in tags}
-        return f"Annotated[Union[{tagged}], pydantic.Discriminator(tag_by_property({t.discriminator!r}, {mapping!r}))]"
+        return f"Annotated[Union[{tagged}], pydantic.Discriminator(tag_by_property({python_literal(t.discriminator)}, {python_literal(mapping)}))]"
 
     def _with_enum_values(self, t: TypeExpr, qualifier: str) -> str:
         if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), ObjectModel):
@@ -591,38 +593,38 @@ class Planner:
             for use in req.schemes:
                 bucket = scopes.setdefault(use.scheme, [])
                 bucket.extend(s for s in use.scopes if s not in bucket)
-        params = ", ".join(
-            f"ParamSpec({p.name!r}, {p.location!r}, {p.style!r}, {p.explode!r}{', content_json=True' if p.content_type else ''})" for p in op.parameters
+        params = _tuple_source(
+            f"ParamSpec({python_literal(p.name)}, {python_literal(p.location)}, {python_literal(p.style)}, {python_literal(p.explode)}{', content_json=True' if p.content_type else ''})" for p in op.parameters
         )
-        responses = ", ".join(
-            f"ResponseSpec({r.status!r}, {r.kind!r}{', lambda: ' + self._runtime_type(r.type) if r.kind == 'json' and self._runtime_type(r.type) != 'None' else ''})" for r in op.responses
+        responses = _tuple_source(
+            f"ResponseSpec({python_literal(r.status)}, {python_literal(r.kind)}{', lambda: ' + self._runtime_type(r.type) if r.kind == 'json' and self._runtime_type(r.type) != 'None' else ''})" for r in op.responses
         )
         body = op.request_body
         parts = [
-            f"name={name!r}",
-            f"operation_id={op.operation_id or name!r}",
-            f"method={op.method.upper()!r}",
-            f"path={op.path!r}",
-            f"security={alternatives!r}",
+            f"name={python_literal(name)}",
+            f"operation_id={python_literal(op.operation_id or name)}",
+            f"method={python_literal(op.method.upper())}",
+            f"path={python_literal(op.path)}",
+            f"security={python_literal(alternatives)}",
         ]
         if any(scopes.values()):
-            parts.append(f"scopes={ {k: tuple(v) for k, v in scopes.items()}!r}")
-        if params:
-            parts.append(f"params=({params},)")
+            parts.append(f"scopes={python_literal({k: tuple(v) for k, v in scopes.items()})}")
+        if op.parameters:
+            parts.append(f"params={params}")
         if body is not None:
-            parts.append(f"body_media_type={body.media_type!r}")
-            parts.append(f"body_kind={body.kind!r}")
-        if responses:
-            parts.append(f"responses=({responses},)")
+            parts.append(f"body_media_type={python_literal(body.media_type)}")
+            parts.append(f"body_kind={python_literal(body.kind)}")
+        if op.responses:
+            parts.append(f"responses={responses}")
         if op.pagination is not None:
             page = op.pagination
-            cursor = f", {page.cursor_parameter!r}" if page.cursor_parameter else ""
-            parts.append(f"pagination=PaginationSpec({page.items_property!r}, {page.next_path!r}{cursor})")
+            cursor = f", {python_literal(page.cursor_parameter)}" if page.cursor_parameter else ""
+            parts.append(f"pagination=PaginationSpec({python_literal(page.items_property)}, {python_literal(page.next_path)}{cursor})")
         if op.deprecated:
             parts.append("deprecated=True")
         accept = _dedupe([r.media_type for r in op.responses if r.media_type and r.kind != "empty"])
         if accept:
-            parts.append(f"accept={', '.join(accept)!r}")
+            parts.append(f"accept={python_literal(', '.join(accept))}")
         return "OperationSpec(" + ", ".join(parts) + ")"
 
     def _docstring(self, op: Operation, params: list[tuple[Parameter, str]]) -> str:
@@ -678,9 +680,9 @@ class Planner:
             if kind == "unsupported":
                 continue
             if kind == "api_key":
-                src = f"SchemeSpec({scheme.name!r}, 'api_key', {scheme.api_key_name or ''!r}, {scheme.api_key_location or 'header'!r})"
+                src = f"SchemeSpec({python_literal(scheme.name)}, \"api_key\", {python_literal(scheme.api_key_name or '')}, {python_literal(scheme.api_key_location or 'header')})"
             else:
-                src = f"SchemeSpec({scheme.name!r}, {kind!r})"
+                src = f"SchemeSpec({python_literal(scheme.name)}, {python_literal(kind)})"
             planned_schemes.append(PlannedScheme(scheme.name, src, scheme.token_endpoint, scheme.openid_connect_url))
         return tuple(credentials), tuple(planned_schemes)
 
@@ -716,13 +718,10 @@ class Planner:
         return tuple(sorted(urls.items()))
 
 
-def python_literal(value: Any) -> str:
-    """Source for a JSON scalar; non-finite floats (YAML's .nan and .inf) included."""
-    if isinstance(value, float) and not math.isfinite(value):
-        if math.isnan(value):
-            return 'float("nan")'
-        return 'float("inf")' if value > 0 else '-float("inf")'
-    return repr(value)
+def _tuple_source(items: Iterable[str]) -> str:
+    """A tuple display of source items, as black writes it on one line."""
+    listed = list(items)
+    return f"({listed[0]},)" if len(listed) == 1 else f"({', '.join(listed)})"
 
 
 def _collect_refs(t: TypeExpr, keys: set[str], found: set[str]) -> None:

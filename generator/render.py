@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from .layout import CannotPromise, lay_out_module, python_literal, python_string
 from .plan import IMPORTED_ABC_NAMES, IMPORTED_MODULES, IMPORTED_TYPING_NAMES, MODEL_IMPORTED_MODULES, PackagePlan, PlannedField, PlannedGroup, PlannedModel, PlannedOperation
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -35,16 +36,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def pystr(value: Any) -> str:
-    """A Python string literal for any text (repr escapes quotes, backslashes, newlines)."""
-    return repr(str(value))
+    """A Python string literal for any text (escaping quotes, backslashes, newlines), quoted as black quotes."""
+    return python_string(str(value))
 
 
 def pylist(value: Any) -> str:
-    return repr([str(v) for v in value])
+    return python_literal([str(v) for v in value])
 
 
 def pytuple(value: Any) -> str:
-    return repr(tuple(str(v) for v in value))
+    return python_literal(tuple(str(v) for v in value))
 
 
 def oneline(value: Any) -> str:
@@ -54,24 +55,39 @@ def oneline(value: Any) -> str:
 
 
 def _docsafe(text: str) -> str:
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if text.endswith('"'):
-        text = text[:-1] + '\\"'
-    return text
+    """Text that cannot end a docstring early: backslashes doubled, triple quotes escaped."""
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
 
 
 def docbody(value: Any) -> str:
-    lines = [_CONTROL.sub(" ", line).rstrip() for line in str(value).strip().splitlines()]
-    return _docsafe("\n".join(lines))
+    """Spec text as docstring lines, indented as black leaves a docstring (PEP 257 trimming:
+    the first line stripped, the common indentation of the others removed)."""
+    lines = [_expand_leading_tabs(_CONTROL.sub(" ", line)).rstrip() for line in str(value).strip().splitlines()]
+    if not lines:
+        return ""
+    rest = lines[1:]
+    common = min((len(line) - len(line.lstrip()) for line in rest if line), default=0)
+    body = "\n".join([lines[0].strip()] + [line[common:] for line in rest])
+    return _docsafe(body)
+
+
+def _expand_leading_tabs(line: str) -> str:
+    stripped = line.lstrip()
+    return line[: len(line) - len(stripped)].expandtabs(4) + stripped
 
 
 def docstring(value: Any, indent: int = 0) -> str:
-    """A complete triple-quoted docstring; continuation lines indented by ``indent``."""
+    """A complete triple-quoted docstring; continuation lines indented by ``indent``.
+
+    Spaced as black spaces it: a space keeps a quote at either end of one line off the triple quotes.
+    """
     body = docbody(value)
+    if body.startswith('"'):
+        body = " " + body
     pad = " " * indent
     lines = body.split("\n")
     if len(lines) == 1:
-        return f'"""{lines[0]}"""'
+        return f'"""{body} """' if body.endswith('"') else f'"""{body}"""'
     rest = "\n".join(pad + line if line else "" for line in lines[1:])
     return f'"""{lines[0]}\n{rest}\n{pad}"""'
 
@@ -85,10 +101,10 @@ def field_default(field: PlannedField) -> str:
     if field.default is not None:
         args.append(field.default)
     if field.alias is not None:
-        args.append(f"validation_alias={field.alias!r}")
-        args.append(f"serialization_alias={field.alias!r}")
+        args.append(f"validation_alias={python_string(field.alias)}")
+        args.append(f"serialization_alias={python_string(field.alias)}")
     if field.pattern is not None:
-        args.append(f"pattern={field.pattern!r}")
+        args.append(f"pattern={python_string(field.pattern)}")
     if not args:
         return ""
     if len(args) == 1 and field.default is not None:
@@ -210,14 +226,44 @@ class SubPackage:
     directory: str  # "" for the root package, else the sub-package's name
 
 
+@dataclass(frozen=True)
+class RenderedPackage:
+    """Relative path -> text of every file of the project, and the Python files black must see
+    (rendered from user templates, or with a line whose layout ``layout`` cannot promise)."""
+
+    files: dict[str, str]
+    needs_black: frozenset[str]
+
+
 def render_package(
     plan: PackagePlan, package_version: str, user_templates: Path | None = None, *, subpackages: tuple[SubPackage, ...] = ()
-) -> dict[str, str]:
-    """Relative path -> source text for every file of the project (before formatting).
+) -> RenderedPackage:
+    """Every file of the project, laid out in black's style where that can be promised.
 
     ``plan`` describes the package as a whole; with ``subpackages`` each spec goes in a
     sub-package of its own, all sharing one ``_runtime`` and one ``Session``.
     """
+    files = _render_files(plan, package_version, user_templates, subpackages)
+    needs_black: set[str] = set()
+    for path, text in files.items():
+        if not path.endswith(".py"):
+            continue
+        if "/_runtime/" in path:
+            needs_black.add(path)
+            continue
+        if user_templates is not None:
+            needs_black.add(path)  # a user's template makes no promise about its layout
+            continue
+        try:
+            files[path] = lay_out_module(text)
+        except CannotPromise:
+            needs_black.add(path)
+    return RenderedPackage(files, frozenset(needs_black))
+
+
+def _render_files(
+    plan: PackagePlan, package_version: str, user_templates: Path | None, subpackages: tuple[SubPackage, ...]
+) -> dict[str, str]:
     env = make_environment(user_templates)
     pkg = plan.package
     files: dict[str, str] = {}

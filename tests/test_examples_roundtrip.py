@@ -581,7 +581,7 @@ def generated(generated_root: Path) -> Iterator[Callable[[str], Generated]]:
             path = SHARED_SPECS / spec
             name = package_name(spec if not Path(spec).is_absolute() else Path(spec).stem)
             original = pipeline.format_files
-            pipeline.format_files = lambda files, **_: (dict(files), 0)  # type: ignore[assignment]
+            pipeline.format_files = lambda files, *_, **__: (dict(files), 0)  # type: ignore[assignment]
             try:
                 result = pipeline.generate(path, pipeline.GenerateOptions(package_name=name))
             except SpecError as error:

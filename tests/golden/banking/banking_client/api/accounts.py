@@ -1,4 +1,4 @@
-"""AccountsApi: operations tagged 'accounts'."""
+"""AccountsApi: operations tagged "accounts"."""
 
 from __future__ import annotations
 

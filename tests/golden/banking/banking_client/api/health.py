@@ -1,4 +1,4 @@
-"""HealthApi: operations tagged 'health'."""
+"""HealthApi: operations tagged "health"."""
 
 from __future__ import annotations
 

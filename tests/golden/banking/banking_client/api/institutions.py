@@ -1,4 +1,4 @@
-"""InstitutionsApi: operations tagged 'institutions'."""
+"""InstitutionsApi: operations tagged "institutions"."""
 
 from __future__ import annotations
 

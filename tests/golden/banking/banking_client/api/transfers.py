@@ -1,4 +1,4 @@
-"""TransfersApi: operations tagged 'transfers'."""
+"""TransfersApi: operations tagged "transfers"."""
 
 from __future__ import annotations
 
