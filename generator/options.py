@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import DEFAULT_MAX_FILE_SIZE
+
 
 @dataclass(frozen=True)
 class GenerateOptions:
@@ -14,3 +16,5 @@ class GenerateOptions:
     templates: Path | None = None
     package_version: str | None = None
     subpackage_names: tuple[str, ...] = ()
+    ref_root: Path | None = None  # None: the repository enclosing the specs, else their folder
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes, for each file a spec reads

@@ -7,7 +7,6 @@ identifiers come from the planner's single sanitizer.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,16 @@ def builtin_templates_dir() -> Path:
 # ---------------------------------------------------------------- escaping filters
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_TOML_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (a JSON ``"\\ud800"`` escape) spelled out as ``\\ud800``.
+
+    They cannot be written as UTF-8; every text filter passes its input through this.
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def pystr(value: Any) -> str:
@@ -49,7 +58,7 @@ def pytuple(value: Any) -> str:
 
 def oneline(value: Any) -> str:
     """Spec text on one line, safe inside a docstring or comment."""
-    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    text = " ".join(_CONTROL.sub(" ", _encodable(str(value))).split())
     return _docsafe(text)
 
 
@@ -61,7 +70,7 @@ def _docsafe(text: str) -> str:
 
 
 def docbody(value: Any) -> str:
-    lines = [_CONTROL.sub(" ", line).rstrip() for line in str(value).strip().splitlines()]
+    lines = [_CONTROL.sub(" ", line).rstrip() for line in _encodable(str(value)).strip().splitlines()]
     return _docsafe("\n".join(lines))
 
 
@@ -77,7 +86,10 @@ def docstring(value: Any, indent: int = 0) -> str:
 
 
 def tomlstr(value: Any) -> str:
-    return json.dumps(str(value))
+    """A TOML basic string (``json.dumps`` would write surrogate pairs, which TOML refuses)."""
+    text = _encodable(str(value))
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _TOML_CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", escaped) + '"'
 
 
 def field_default(field: PlannedField) -> str:
