@@ -33,7 +33,7 @@ from .fingerprint import fingerprint, options_identity, relative_to, up_to_date
 from .options import GenerateOptions
 from .security import describe
 from .settings import Settings, find_pyproject, load_settings
-from .write import DEFAULT_LOCK_TIMEOUT, Provenance, diff_output, write_output
+from .write import DEFAULT_LOCK_TIMEOUT, Provenance, diff_output, remove_stale_staging, write_output
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 success; 1 the gate says no (a breaking change, or OUT out of date); "
@@ -97,7 +97,7 @@ def cli() -> None:
 
 
 @cli.command("generate", epilog=EXIT_STATUS_HELP)
-@click.argument("specs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None, help="Directory to write the client project into.")
 @click.option("--package-name", default=None, help="Python package name (default: from the spec title).")
 @click.option("--package-version", default=None, help="Version of the generated project (default: info.version as PEP 440).")
@@ -165,6 +165,8 @@ def generate_command(
         options.templates,
     )
     if up_to_date(out, spec_names, identity):  # the common CI case, answered without parsing anything
+        if not check:
+            remove_stale_staging(out)
         if not quiet:
             click.echo(f"{out} is up to date")
         return
@@ -206,7 +208,7 @@ def _progress(message: str) -> None:
 
 
 @cli.command("validate", epilog=EXIT_STATUS_HELP)
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat every validator finding as an error.")
 @_input_options
 def validate_command(spec: Path, strict: bool, ref_root: Path | None, max_file_size: int | None) -> None:
@@ -222,7 +224,7 @@ def validate_command(spec: Path, strict: bool, ref_root: Path | None, max_file_s
 
 
 @cli.command("security", epilog=EXIT_STATUS_HELP)
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @_input_options
 def security_command(spec: Path, fmt: str, ref_root: Path | None, max_file_size: int | None) -> None:
@@ -255,8 +257,8 @@ def security_command(spec: Path, fmt: str, ref_root: Path | None, max_file_size:
 
 
 @cli.command("diff", epilog=EXIT_STATUS_HELP)
-@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @_input_options
 def diff_command(old: Path, new: Path, fmt: str, ref_root: Path | None, max_file_size: int | None) -> None:

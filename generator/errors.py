@@ -26,7 +26,7 @@ EXCERPT_LENGTH = 60
 class _ShortRepr(reprlib.Repr):
     def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() > 128:  # repr() of a 5,000-digit integer raises ValueError
-            return f"<an integer of {x.bit_length() * 30103 // 100000 + 1} digits>"
+            return f"<an integer of about {x.bit_length() * 30103 // 100000 + 1:,} digits>"
         return super().repr_int(x, level)
 
 
@@ -45,7 +45,8 @@ def excerpt(value: object) -> str:
     bidirectional overrides escaped) cut to about 60 characters; containers show a few
     items. A message built with it cannot forge a line on a terminal.
     """
-    return _SHORT.repr(value)
+    shown = _SHORT.repr(value)
+    return shown if len(shown) <= 2 * EXCERPT_LENGTH else shown[: 2 * EXCERPT_LENGTH - 3] + "..."
 
 
 def bounded(text: str, limit: int = 500) -> str:

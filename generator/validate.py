@@ -43,8 +43,12 @@ def validate(source: SpecSource, *, strict: bool = False) -> ValidationResult:
 def _description_refs(tree: Any, pointer: str = "") -> Iterator[str]:
     """Pointers of ``description: {$ref: ...}`` nodes, which OpenAPI does not allow."""
     stack = [(tree, pointer)]
+    seen: set[int] = set()  # YAML aliases share containers: each is walked once
     while stack:
         node, at = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, dict):
             for key, child in node.items():
                 child_at = join_pointer(at, key)
@@ -109,10 +113,15 @@ def _locate(tree: Any, pointer: str, instance: Any) -> str:
     if instance is _NO_INSTANCE or lookup(tree, pointer) == instance or not pointer:
         return pointer
     stack: list[tuple[Any, str]] = [(tree, "")]
+    seen: set[int] = set()  # YAML aliases share containers: each is walked once
     while stack:
         node, at = stack.pop()
         if at.endswith(pointer) and node == instance:
             return at
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if isinstance(node, dict):
             stack.extend((child, join_pointer(at, key)) for key, child in reversed(list(node.items())))
         elif isinstance(node, list):

@@ -214,14 +214,14 @@ def _user_entries(out: Path, tree: _Tree, files: dict[str, str], ours: set[str])
     return user
 
 
-def _kept_directories(tree: _Tree, user: list[str], ours: set[str]) -> tuple[str, ...]:
-    """Folders to recreate: the user's (empty ones too) and those holding user entries.
-
-    A folder that only held generated files (a package renamed, a tag gone) is not kept.
+def _kept_directories(tree: _Tree, user: list[str], ours: set[str], files: dict[str, str]) -> tuple[str, ...]:
+    """Folders to recreate, with their modes: the user's (empty ones too), those holding user
+    entries, and those the new files go in. One that only held generated files (a package
+    renamed, a tag gone) is not kept.
     """
     generated_before = _parents(ours)
     users = {d for d in tree.directories if d not in generated_before}
-    needed = users | _parents(users) | _parents(set(user))
+    needed = users | _parents(users) | _parents(set(user)) | _parents(set(files))
     return tuple(d for d in tree.directories if d in needed)
 
 
@@ -307,6 +307,14 @@ def _stale_staging(out: Path) -> list[tuple[Path, str]]:
         if stale:
             found.append((path, match.group("kind")))
     return found
+
+
+def remove_stale_staging(out: Path) -> None:
+    """Remove the staging folders beside ``out`` that killed runs left (OUT itself exists)."""
+    out = out.absolute()
+    for path, _ in _stale_staging(out):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _clean_stale(out: Path) -> None:
@@ -398,7 +406,7 @@ def write_output(
         previous = read_manifest(out) if out.is_dir() else None
         tree = _scan(out)
         user = _user_entries(out, tree, files, previous or set())
-        tree = _Tree(_kept_directories(tree, user, previous or set()), tree.entries)
+        tree = _Tree(_kept_directories(tree, user, previous or set(), files), tree.entries)
         changes = diff_output(out, files)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=_staging_prefix(out, "new")))
         try:
