@@ -11,7 +11,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import __version__
 from .build import build_api
-from .errors import Diagnostic, InputError, InternalError
+from .errors import Diagnostic, InputError, InternalError, SourceLocation, SpecError
 from .files import DEFAULT_MAX_FILE_SIZE
 from .format import format_files
 from .ir import Api
@@ -57,9 +57,12 @@ def _load(
     spec: str | Path, *, strict: bool, allow_skip: bool, ref_root: Path | None, max_file_size: int
 ) -> tuple[Api, tuple[Diagnostic, ...], tuple[Path, ...]]:
     """The IR, the warnings, and every document read (for the manifest's fingerprint)."""
-    source = load_spec(spec, check_refs=not allow_skip, ref_root=ref_root, max_file_size=max_file_size)
-    result = validate(source, strict=strict)
-    api, build_warnings = build_api(source, allow_skip=allow_skip)
+    try:
+        source = load_spec(spec, check_refs=not allow_skip, ref_root=ref_root, max_file_size=max_file_size)
+        result = validate(source, strict=strict)
+        api, build_warnings = build_api(source, allow_skip=allow_skip)
+    except RecursionError:
+        raise SpecError(Diagnostic("the spec nests too deeply to process", SourceLocation(str(spec)))) from None
     return api, result.warnings + tuple(build_warnings), tuple(source.documents)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Diagnostic, SpecError
+from .errors import Diagnostic, SpecError, excerpt
 from .load import NodeKey, SpecSource, join_pointer, lookup, split_pointer
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -206,9 +206,9 @@ def _semantic_findings(source: SpecSource) -> Iterator[Diagnostic]:
                 continue
             for name in requirement:
                 if name not in declared:
-                    known = ", ".join(sorted(declared)) or "none"
+                    known = ", ".join(excerpt(d) for d in sorted(declared)[:10]) or "none"
                     yield Diagnostic(
-                        f"security requirement names scheme {name!r}, which components.securitySchemes does not declare (declared: {known})",
+                        f"security requirement names scheme {excerpt(name)}, which components.securitySchemes does not declare (declared: {known})",
                         source.location(NodeKey(key.path, join_pointer(key.pointer, index, name))),
                     )
 
@@ -222,7 +222,7 @@ def _semantic_findings(source: SpecSource) -> Iterator[Diagnostic]:
             if op_id in seen_ids:
                 first = seen_ids[op_id]
                 yield Diagnostic(
-                    f"duplicate operationId {op_id!r} (first used at {source.location(first)})",
+                    f"duplicate operationId {excerpt(op_id)} (first used at {source.location(first)})",
                     source.location(NodeKey(op_key.path, join_pointer(op_key.pointer, "operationId"))),
                 )
             else:
@@ -231,7 +231,7 @@ def _semantic_findings(source: SpecSource) -> Iterator[Diagnostic]:
         for raw_param, param_key in _parameters(source, item, item_key, op, op_key):
             if raw_param.get("in") == "path" and raw_param.get("name") not in template_vars:
                 yield Diagnostic(
-                    f"path parameter {raw_param.get('name')!r} does not appear in the path template {path!r}",
+                    f"path parameter {excerpt(raw_param.get('name'))} does not appear in the path template {excerpt(path)}",
                     source.location(param_key),
                 )
 
