@@ -98,14 +98,46 @@ def cli() -> None:
 
 @cli.command("generate", epilog=EXIT_STATUS_HELP)
 @click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None, help="Directory to write the client project into.")
-@click.option("--package-name", default=None, help="Python package name (default: from the spec title).")
-@click.option("--package-version", default=None, help="Version of the generated project (default: info.version as PEP 440).")
-@click.option("--strict", is_flag=True, default=None, help="Treat every validator finding as an error.")
-@click.option("--allow-skip", is_flag=True, default=None, help="Skip, with a warning naming it, an operation that cannot be generated.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the output on disk differs.")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None, help="Directory of templates overriding the built-in ones by file name.")
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="pyproject.toml to read [tool.accessgen] from (default: the nearest one).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Directory to write the client project into.",
+)
+@click.option(
+    "--package-name", default=None, help="Python package name (default: from the spec title)."
+)
+@click.option(
+    "--package-version",
+    default=None,
+    help="Version of the generated project (default: info.version as PEP 440).",
+)
+@click.option(
+    "--strict", is_flag=True, default=None, help="Treat every validator finding as an error."
+)
+@click.option(
+    "--allow-skip",
+    is_flag=True,
+    default=None,
+    help="Skip, with a warning naming it, an operation that cannot be generated.",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 when the output on disk differs."
+)
+@click.option(
+    "--templates",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Directory of templates overriding the built-in ones by file name.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="pyproject.toml to read [tool.accessgen] from (default: the nearest one).",
+)
 @_input_options
 @click.option(
     "--lock-timeout",
@@ -142,7 +174,9 @@ def generate_command(
         raise click.UsageError("no spec given (pass SPEC or set specs in [tool.accessgen])")
     out = output or settings.output
     if out is None:
-        raise click.UsageError("no output directory given (pass -o OUT or set output in [tool.accessgen])")
+        raise click.UsageError(
+            "no output directory given (pass -o OUT or set output in [tool.accessgen])"
+        )
     options = GenerateOptions(
         package_name=package_name or settings.package_name,
         strict=settings.strict if strict is None else strict,
@@ -164,7 +198,9 @@ def generate_command(
         },
         options.templates,
     )
-    if up_to_date(out, spec_names, identity):  # the common CI case, answered without parsing anything
+    if up_to_date(
+        out, spec_names, identity
+    ):  # the common CI case, answered without parsing anything
         if not check:
             remove_stale_staging(out)
         if not quiet:
@@ -211,13 +247,18 @@ def _progress(message: str) -> None:
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat every validator finding as an error.")
 @_input_options
-def validate_command(spec: Path, strict: bool, ref_root: Path | None, max_file_size: int | None) -> None:
+def validate_command(
+    spec: Path, strict: bool, ref_root: Path | None, max_file_size: int | None
+) -> None:
     """Check SPEC; errors name the file, JSON pointer and line (exit 3 when invalid)."""
     from .pipeline import load_api
 
     settings = _settings()
     api, warnings = load_api(
-        spec, strict=strict, ref_root=ref_root or settings.ref_root, max_file_size=max_file_size or settings.max_file_size
+        spec,
+        strict=strict,
+        ref_root=ref_root or settings.ref_root,
+        max_file_size=max_file_size or settings.max_file_size,
     )
     _warn(warnings)
     click.echo(f"{spec}: valid ({len(api.operations)} operations, {len(warnings)} warnings)")
@@ -225,14 +266,22 @@ def validate_command(spec: Path, strict: bool, ref_root: Path | None, max_file_s
 
 @cli.command("security", epilog=EXIT_STATUS_HELP)
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @_input_options
-def security_command(spec: Path, fmt: str, ref_root: Path | None, max_file_size: int | None) -> None:
+def security_command(
+    spec: Path, fmt: str, ref_root: Path | None, max_file_size: int | None
+) -> None:
     """List each operation with its security class, schemes and scopes."""
     from .pipeline import load_api
 
     settings = _settings()
-    api, _ = load_api(spec, ref_root=ref_root or settings.ref_root, max_file_size=max_file_size or settings.max_file_size)
+    api, _ = load_api(
+        spec,
+        ref_root=ref_root or settings.ref_root,
+        max_file_size=max_file_size or settings.max_file_size,
+    )
     rows: list[dict[str, Any]] = []
     for op in sorted(api.operations, key=lambda o: (o.path, o.method)):
         rows.append(
@@ -242,7 +291,10 @@ def security_command(spec: Path, fmt: str, ref_root: Path | None, max_file_size:
                 "path": op.path,
                 "class": op.security.security_class.value,
                 "source": op.security.source,
-                "alternatives": [[{"scheme": u.scheme, "scopes": list(u.scopes)} for u in req.schemes] for req in op.security.alternatives],
+                "alternatives": [
+                    [{"scheme": u.scheme, "scopes": list(u.scopes)} for u in req.schemes]
+                    for req in op.security.alternatives
+                ],
                 "summary": describe(op.security),
             }
         )
@@ -253,15 +305,25 @@ def security_command(spec: Path, fmt: str, ref_root: Path | None, max_file_size:
     width_cls = max([len("class")] + [len(r["class"]) for r in rows])
     click.echo(f"{'operation'.ljust(width_op)}  {'class'.ljust(width_cls)}  alternatives")
     for row in rows:
-        click.echo(f"{row['operation'].ljust(width_op)}  {row['class'].ljust(width_cls)}  {row['summary']}")
+        click.echo(
+            f"{row['operation'].ljust(width_op)}  {row['class'].ljust(width_cls)}  {row['summary']}"
+        )
 
 
 @cli.command("diff", epilog=EXIT_STATUS_HELP)
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
 @_input_options
-def diff_command(old: Path, new: Path, fmt: str, ref_root: Path | None, max_file_size: int | None) -> None:
+def diff_command(
+    old: Path, new: Path, fmt: str, ref_root: Path | None, max_file_size: int | None
+) -> None:
     """Compare the generated client surface of OLD and NEW.
 
     Exit 1 when a change is breaking, 3 when a spec cannot be read or is invalid.
@@ -269,10 +331,18 @@ def diff_command(old: Path, new: Path, fmt: str, ref_root: Path | None, max_file
     from .diff import diff_specs, render
 
     settings = _settings()
-    report = diff_specs(old, new, ref_root=ref_root or settings.ref_root, max_file_size=max_file_size or settings.max_file_size)
+    report = diff_specs(
+        old,
+        new,
+        ref_root=ref_root or settings.ref_root,
+        max_file_size=max_file_size or settings.max_file_size,
+    )
     click.echo(render(report, fmt))
     if report.breaking:
-        click.echo(f"accessgen: exit status 1: breaking changes (suggested version bump: {report.suggested_bump})", err=True)
+        click.echo(
+            f"accessgen: exit status 1: breaking changes (suggested version bump: {report.suggested_bump})",
+            err=True,
+        )
         sys.exit(EXIT_GATE)
 
 
@@ -307,5 +377,8 @@ def main() -> None:
         _fail("the spec nests too deeply to process", EXIT_INPUT)
     except Exception as exc:  # a bug: still no traceback for the user, but say so plainly
         detail = excerpt(str(exc))
-        _fail(f"internal error (a bug in accessgen): {type(exc).__name__}: {detail}. Please report it with the spec that caused it.", EXIT_INTERNAL)
+        _fail(
+            f"internal error (a bug in accessgen): {type(exc).__name__}: {detail}. Please report it with the spec that caused it.",
+            EXIT_INTERNAL,
+        )
     sys.exit(status if isinstance(status, int) else 0)

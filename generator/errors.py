@@ -51,7 +51,14 @@ def excerpt(value: object) -> str:
 
 def bounded(text: str, limit: int = 500) -> str:
     """``text`` with non-printable characters escaped and the middle cut beyond ``limit``."""
-    shown = "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+    shown = "".join(
+        (
+            c
+            if c.isprintable() or c == " "
+            else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+        )
+        for c in text
+    )
     if len(shown) <= limit:
         return shown
     keep = limit // 2

@@ -47,9 +47,13 @@ def read_regular_file(path: Path, max_size: int = DEFAULT_MAX_FILE_SIZE) -> byte
     except OSError as exc:
         raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
     if not stat.S_ISREG(before.st_mode):
-        raise UnreadableFile(f"is {_kind(before.st_mode)}, not a regular file; accessgen reads only regular files")
+        raise UnreadableFile(
+            f"is {_kind(before.st_mode)}, not a regular file; accessgen reads only regular files"
+        )
     if before.st_size > max_size:
-        raise UnreadableFile(f"is {before.st_size:,} bytes, more than the limit of {max_size:,} (see --max-file-size)")
+        raise UnreadableFile(
+            f"is {before.st_size:,} bytes, more than the limit of {max_size:,} (see --max-file-size)"
+        )
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
@@ -58,7 +62,9 @@ def read_regular_file(path: Path, max_size: int = DEFAULT_MAX_FILE_SIZE) -> byte
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):  # replaced between stat and open
-            raise UnreadableFile(f"is {_kind(opened.st_mode)}, not a regular file; accessgen reads only regular files")
+            raise UnreadableFile(
+                f"is {_kind(opened.st_mode)}, not a regular file; accessgen reads only regular files"
+            )
         chunks: list[bytes] = []
         size = 0
         while size <= max_size:
@@ -68,7 +74,9 @@ def read_regular_file(path: Path, max_size: int = DEFAULT_MAX_FILE_SIZE) -> byte
             chunks.append(chunk)
             size += len(chunk)
         if size > max_size:
-            raise UnreadableFile(f"is more than the limit of {max_size:,} bytes (see --max-file-size)")
+            raise UnreadableFile(
+                f"is more than the limit of {max_size:,} bytes (see --max-file-size)"
+            )
         return b"".join(chunks)
     except OSError as exc:
         raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
@@ -82,9 +90,22 @@ def parse_size(text: str | int) -> int:
         value = text
     elif isinstance(text, str):
         raw = text.strip().lower().replace(" ", "")
-        units = {"gib": 1024**3, "g": 1024**3, "mib": MiB, "m": MiB, "kib": 1024, "k": 1024, "b": 1, "": 1}
+        units = {
+            "gib": 1024**3,
+            "g": 1024**3,
+            "mib": MiB,
+            "m": MiB,
+            "kib": 1024,
+            "k": 1024,
+            "b": 1,
+            "": 1,
+        }
         for suffix in sorted(units, key=len, reverse=True):
-            if raw.endswith(suffix) and raw[: len(raw) - len(suffix)].isascii() and raw[: len(raw) - len(suffix)].isdigit():
+            if (
+                raw.endswith(suffix)
+                and raw[: len(raw) - len(suffix)].isascii()
+                and raw[: len(raw) - len(suffix)].isdigit()
+            ):
                 value = int(raw[: len(raw) - len(suffix)]) * units[suffix]
                 break
         else:

@@ -54,7 +54,11 @@ class Changes:
 
     def summary(self) -> str:
         lines: list[str] = []
-        for label, paths in (("added", self.added), ("changed", self.changed), ("removed", self.removed)):
+        for label, paths in (
+            ("added", self.added),
+            ("changed", self.changed),
+            ("removed", self.removed),
+        ):
             lines.extend(f"  {label}: {p}" for p in paths)
         return "\n".join(lines)
 
@@ -72,10 +76,19 @@ class Provenance:
     fingerprint: str | None = None
 
 
-def manifest_text(files: dict[str, str], generator: str, provenance: Provenance = Provenance()) -> str:
-    payload: dict[str, object] = {"generator": generator, "files": {path: _digest(files[path]) for path in sorted(files)}}
+def manifest_text(
+    files: dict[str, str], generator: str, provenance: Provenance = Provenance()
+) -> str:
+    payload: dict[str, object] = {
+        "generator": generator,
+        "files": {path: _digest(files[path]) for path in sorted(files)},
+    }
     if provenance.fingerprint is not None:
-        payload.update(specs=list(provenance.specs), inputs=sorted(provenance.inputs), fingerprint=provenance.fingerprint)
+        payload.update(
+            specs=list(provenance.specs),
+            inputs=sorted(provenance.inputs),
+            fingerprint=provenance.fingerprint,
+        )
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
 
@@ -85,12 +98,18 @@ def read_manifest(out: Path) -> set[str] | None:
     except UnreadableFile as exc:
         if exc.missing:
             return None
-        raise OutputError(f"{out / MANIFEST} cannot be read ({exc.reason}); delete it to start afresh") from None
+        raise OutputError(
+            f"{out / MANIFEST} cannot be read ({exc.reason}); delete it to start afresh"
+        ) from None
     except ValueError as exc:
-        raise OutputError(f"{out / MANIFEST} cannot be read ({exc}); delete it to start afresh") from None
+        raise OutputError(
+            f"{out / MANIFEST} cannot be read ({exc}); delete it to start afresh"
+        ) from None
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict):
-        raise OutputError(f"{out / MANIFEST} is not an accessgen manifest; delete it to start afresh")
+        raise OutputError(
+            f"{out / MANIFEST} is not an accessgen manifest; delete it to start afresh"
+        )
     return {str(p) for p in files}
 
 
@@ -99,7 +118,9 @@ def _output_path(out: Path) -> Path:
     out = out.absolute()
     if out.is_symlink():
         if not out.is_dir():
-            raise OutputError(f"output path {out} is a symbolic link to something that is not a directory")
+            raise OutputError(
+                f"output path {out} is a symbolic link to something that is not a directory"
+            )
         return Path(os.path.realpath(out))
     return out
 
@@ -111,7 +132,9 @@ def _check_target(out: Path) -> None:
     for ancestor in (parent, *parent.parents):
         if os.path.lexists(ancestor):
             if not ancestor.is_dir():
-                raise OutputError(f"cannot create output {out}: {ancestor} is a file, not a directory")
+                raise OutputError(
+                    f"cannot create output {out}: {ancestor} is a file, not a directory"
+                )
             break
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +167,9 @@ def diff_output(out: Path, files: dict[str, str]) -> Changes:
             added.append(path)
         elif current != files[path]:
             changed.append(path)
-    removed = sorted(p for p in previous if p not in files and p != MANIFEST and os.path.lexists(out / p))
+    removed = sorted(
+        p for p in previous if p not in files and p != MANIFEST and os.path.lexists(out / p)
+    )
     return Changes(tuple(added), tuple(changed), tuple(removed))
 
 
@@ -214,7 +239,9 @@ def _user_entries(out: Path, tree: _Tree, files: dict[str, str], ours: set[str])
     return user
 
 
-def _kept_directories(tree: _Tree, user: list[str], ours: set[str], files: dict[str, str]) -> tuple[str, ...]:
+def _kept_directories(
+    tree: _Tree, user: list[str], ours: set[str], files: dict[str, str]
+) -> tuple[str, ...]:
     """Folders to recreate, with their modes: the user's (empty ones too), those holding user
     entries, and those the new files go in. One that only held generated files (a package
     renamed, a tag gone) is not kept.
@@ -240,7 +267,9 @@ def _carry(source: Path, target: Path) -> None:
     elif stat.S_ISFIFO(mode):
         os.mkfifo(target, stat.S_IMODE(mode))
     else:
-        raise OSError(errno.EPERM, "cannot carry a special file over to the new output", str(source))
+        raise OSError(
+            errno.EPERM, "cannot carry a special file over to the new output", str(source)
+        )
 
 
 # ---------------------------------------------------------------- staging folders and their owners
@@ -365,7 +394,9 @@ def _locked(
                 if deadline is None:
                     deadline = clock() + timeout
                     if timeout > 0 and on_wait is not None:
-                        on_wait(f"another accessgen run (pid {holder}) is writing {out}; waiting up to {timeout:g} s")
+                        on_wait(
+                            f"another accessgen run (pid {holder}) is writing {out}; waiting up to {timeout:g} s"
+                        )
                 if clock() >= deadline:
                     raise OutputError(
                         f"another accessgen run (pid {holder}) is writing {out}"
@@ -422,7 +453,13 @@ def write_output(
 
 
 def _fill(
-    staging: Path, out: Path, files: dict[str, str], generator: str, provenance: Provenance, tree: _Tree, user: list[str]
+    staging: Path,
+    out: Path,
+    files: dict[str, str],
+    generator: str,
+    provenance: Provenance,
+    tree: _Tree,
+    user: list[str],
 ) -> None:
     for folder in tree.directories:
         (staging / folder).mkdir(parents=True, exist_ok=True)

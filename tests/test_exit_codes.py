@@ -17,12 +17,22 @@ from generator import errors
 from tests.conftest import REPO
 from tests.test_bad_input import MINIMAL
 
-BREAKING = MINIMAL.replace("  /things:\n    get:\n      operationId: listThings\n", "  /others:\n    get:\n      operationId: listOthers\n")
+BREAKING = MINIMAL.replace(
+    "  /things:\n    get:\n      operationId: listThings\n",
+    "  /others:\n    get:\n      operationId: listOthers\n",
+)
 INVALID = MINIMAL.replace("      responses:", "      security: [{nowhere: []}]\n      responses:")
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
 
 
 @pytest.fixture()
@@ -39,12 +49,32 @@ CASES: dict[str, tuple[list[str], int, str]] = {
     "security: listed": (["security", "ok.yaml"], 0, ""),
     "diff: nothing breaking": (["diff", "ok.yaml", "ok.yaml"], 0, ""),
     "diff: a breaking change": (["diff", "ok.yaml", "breaking.yaml"], 1, "breaking changes"),
-    "diff: an unreadable spec": (["diff", "ok.yaml", "missing.yaml"], 3, "missing.yaml at #: error: file not found"),
-    "diff: an invalid spec": (["diff", "invalid.yaml", "ok.yaml"], 3, "'nowhere', which components.securitySchemes does not declare"),
-    "generate: an invalid spec": (["generate", "invalid.yaml", "-o", "out"], 3, "invalid.yaml:7 at #/paths/~1things/get/security/0/nowhere"),
-    "validate: an invalid spec": (["validate", "invalid.yaml"], 3, "invalid.yaml:7 at #/paths/~1things/get/security/0/nowhere"),
+    "diff: an unreadable spec": (
+        ["diff", "ok.yaml", "missing.yaml"],
+        3,
+        "missing.yaml at #: error: file not found",
+    ),
+    "diff: an invalid spec": (
+        ["diff", "invalid.yaml", "ok.yaml"],
+        3,
+        "'nowhere', which components.securitySchemes does not declare",
+    ),
+    "generate: an invalid spec": (
+        ["generate", "invalid.yaml", "-o", "out"],
+        3,
+        "invalid.yaml:7 at #/paths/~1things/get/security/0/nowhere",
+    ),
+    "validate: an invalid spec": (
+        ["validate", "invalid.yaml"],
+        3,
+        "invalid.yaml:7 at #/paths/~1things/get/security/0/nowhere",
+    ),
     "security: an unreadable spec": (["security", "missing.yaml"], 3, "file not found"),
-    "generate: output is a file": (["generate", "ok.yaml", "-o", "ok.yaml"], 4, "exists and is not a directory"),
+    "generate: output is a file": (
+        ["generate", "ok.yaml", "-o", "ok.yaml"],
+        4,
+        "exists and is not a directory",
+    ),
     "generate: an unknown option": (["generate", "ok.yaml", "--frobnicate"], 2, "No such option"),
     "validate: no spec": (["validate"], 2, "Missing argument"),
     "diff: one spec": (["diff", "ok.yaml"], 2, "Missing argument"),
@@ -94,9 +124,14 @@ def test_a_bug_is_an_internal_error_exit_5(folder: Path) -> None:
         "sys.argv = ['accessgen', 'generate', 'ok.yaml', '-o', 'out']\n"
         "main()\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 5
-    assert result.stderr == "accessgen: error: internal error (a bug in accessgen): KeyError: \"'a bug'\". Please report it with the spec that caused it.\n"
+    assert (
+        result.stderr
+        == "accessgen: error: internal error (a bug in accessgen): KeyError: \"'a bug'\". Please report it with the spec that caused it.\n"
+    )
 
 
 def test_every_help_and_the_readme_give_the_same_table() -> None:
@@ -118,4 +153,3 @@ def test_every_help_and_the_readme_give_the_same_table() -> None:
     table = readme[readme.index("### Exit status") :]
     rows = re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)
     assert rows == list(codes)
-

@@ -21,13 +21,22 @@ from tests.test_bad_input import MINIMAL
 BOUND = 60
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=BOUND, env=env or dict(os.environ)
+        [sys.executable, "-m", "generator", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        env=env or dict(os.environ),
     )
 
 
-def assert_one_clear_error(result: subprocess.CompletedProcess[str], *expected: str, status: int = 3) -> list[str]:
+def assert_one_clear_error(
+    result: subprocess.CompletedProcess[str], *expected: str, status: int = 3
+) -> list[str]:
     assert result.returncode == status, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -44,34 +53,50 @@ def spec_with_ref(ref: str) -> str:
 # ---------------------------------------------------------------- YAML aliases
 
 
-BILLION_LAUGHS = "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {}\nx-0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"x-{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10)
+BILLION_LAUGHS = (
+    "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {}\nx-0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(f"x-{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10))
 )
 
 
 def test_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
     (tmp_path / "laughs.yaml").write_text(BILLION_LAUGHS)
     for command in ("validate", "generate"):
-        result = run(command, "laughs.yaml", *(["-o", "out"] if command == "generate" else []), cwd=tmp_path)
-        assert_one_clear_error(result, "laughs.yaml:1", "YAML aliases expand this document to 12,345,679,016 nodes from 25 written", "alias bomb")
+        result = run(
+            command, "laughs.yaml", *(["-o", "out"] if command == "generate" else []), cwd=tmp_path
+        )
+        assert_one_clear_error(
+            result,
+            "laughs.yaml:1",
+            "YAML aliases expand this document to 12,345,679,016 nodes from 25 written",
+            "alias bomb",
+        )
     assert not (tmp_path / "out").exists()
 
 
 def test_aliases_real_specs_use_are_kept(tmp_path: Path) -> None:
     spec = tmp_path / "anchors.yaml"
     spec.write_text(
-        MINIMAL.replace("          description: ok", "          description: ok\n          headers: &headers\n            X-Rate: {schema: {type: integer}}")
+        MINIMAL.replace(
+            "          description: ok",
+            "          description: ok\n          headers: &headers\n            X-Rate: {schema: {type: integer}}",
+        )
         + "  /others:\n    get:\n      operationId: listOthers\n      responses:\n        '200': {description: ok, headers: *headers}\n"
     )
     source = load_spec(spec)
     paths = source.root.tree["paths"]
-    assert paths["/others"]["get"]["responses"]["200"]["headers"] is paths["/things"]["get"]["responses"]["200"]["headers"]
+    assert (
+        paths["/others"]["get"]["responses"]["200"]["headers"]
+        is paths["/things"]["get"]["responses"]["200"]["headers"]
+    )
 
 
 def test_an_alias_inside_itself_is_refused(tmp_path: Path) -> None:
     (tmp_path / "loop.yaml").write_text(MINIMAL + "x-loop: &loop\n  again: *loop\n")
     result = run("validate", "loop.yaml", cwd=tmp_path)
-    assert_one_clear_error(result, "loop.yaml:11 at #/x-loop/again", "refers to a node that contains it")
+    assert_one_clear_error(
+        result, "loop.yaml:11 at #/x-loop/again", "refers to a node that contains it"
+    )
 
 
 def test_every_ref_walk_visits_a_shared_node_once() -> None:
@@ -113,11 +138,18 @@ def test_a_ref_to_a_special_file_is_one_error_at_once(name: str, tmp_path: Path)
         target.mkdir()
     else:
         target.symlink_to(SPECIAL_TARGETS[name][0])
-    kind = {"fifo": "is a FIFO", "socket": "is a socket", "directory": "is a directory"}.get(name) or SPECIAL_TARGETS[name][1]
+    kind = {"fifo": "is a FIFO", "socket": "is a socket", "directory": "is a directory"}.get(
+        name
+    ) or SPECIAL_TARGETS[name][1]
     (tmp_path / "spec.yaml").write_text(spec_with_ref("target"))
     # A symlink to /dev leaves the ref root; with the root widened the file itself is refused.
     result = run("generate", "spec.yaml", "-o", "out", "--ref-root", "/", cwd=tmp_path)
-    assert_one_clear_error(result, "spec.yaml:8 at #/paths/~1things/get/responses/200", kind, "accessgen reads only regular files")
+    assert_one_clear_error(
+        result,
+        "spec.yaml:8 at #/paths/~1things/get/responses/200",
+        kind,
+        "accessgen reads only regular files",
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -138,20 +170,34 @@ def test_a_special_file_given_as_the_spec_is_one_error_at_once(name: str, tmp_pa
 
 def test_files_over_the_size_limit_are_refused(tmp_path: Path) -> None:
     padding = "# " + "x" * 2000 + "\n"
-    (tmp_path / "spec.yaml").write_text(MINIMAL.replace("          description: ok", "          $ref: 'big.yaml'"))
+    (tmp_path / "spec.yaml").write_text(
+        MINIMAL.replace("          description: ok", "          $ref: 'big.yaml'")
+    )
     (tmp_path / "big.yaml").write_text(padding + "description: ok\n")
     assert run("validate", "spec.yaml", cwd=tmp_path).returncode == 0, "64 MiB by default"
     small = run("validate", "spec.yaml", "--max-file-size", "1KiB", cwd=tmp_path)
-    assert_one_clear_error(small, "spec.yaml:8", "$ref to big.yaml# cannot be resolved: is 2,019 bytes, more than the limit of 1,024")
+    assert_one_clear_error(
+        small,
+        "spec.yaml:8",
+        "$ref to big.yaml# cannot be resolved: is 2,019 bytes, more than the limit of 1,024",
+    )
     (tmp_path / "pyproject.toml").write_text('[tool.accessgen]\nmax-file-size = "1KiB"\n')
     from_settings = run("generate", "spec.yaml", "-o", "out", cwd=tmp_path)
     assert_one_clear_error(from_settings, "more than the limit of 1,024")
-    assert run("validate", "spec.yaml", "--max-file-size", "1x", cwd=tmp_path).returncode == 2, "a bad size is a usage error"
+    assert (
+        run("validate", "spec.yaml", "--max-file-size", "1x", cwd=tmp_path).returncode == 2
+    ), "a bad size is a usage error"
 
 
 # ---------------------------------------------------------------- the ref root
 
-OUTSIDE = ["/etc/passwd", "//etc/passwd", "../../../../../../../../etc/passwd", "file:///etc/passwd", "link-out.yaml"]
+OUTSIDE = [
+    "/etc/passwd",
+    "//etc/passwd",
+    "../../../../../../../../etc/passwd",
+    "file:///etc/passwd",
+    "link-out.yaml",
+]
 
 
 @pytest.mark.parametrize("ref", OUTSIDE)
@@ -163,7 +209,9 @@ def test_a_ref_leaving_the_root_is_an_error_that_shows_no_content(ref: str, tmp_
     (project / "link-out.yaml").symlink_to(secret)
     (project / "spec.yaml").write_text(spec_with_ref(ref))
     result = run("generate", "spec.yaml", "-o", "out", cwd=project)
-    lines = assert_one_clear_error(result, "spec.yaml:8 at #/paths/~1things/get/responses/200", f"$ref {ref!r}")
+    lines = assert_one_clear_error(
+        result, "spec.yaml:8 at #/paths/~1things/get/responses/200", f"$ref {ref!r}"
+    )
     assert len(lines) == 1
     assert "root:" not in result.stderr and "TOP-SECRET" not in result.stderr
     assert not (project / "out").exists()
@@ -180,22 +228,31 @@ def test_the_ref_root_is_the_enclosing_repository_or_the_given_folder(tmp_path: 
     assert_one_clear_error(refused, "leads outside the folder $refs may read", "--ref-root")
     assert run("validate", "spec.yaml", "--ref-root", "..", cwd=api).returncode == 0
     (api / "pyproject.toml").write_text('[tool.accessgen]\nref-root = ".."\n')
-    assert run("generate", "spec.yaml", "-o", "out", "-q", cwd=api).returncode == 0, "the ref-root setting"
+    assert (
+        run("generate", "spec.yaml", "-o", "out", "-q", cwd=api).returncode == 0
+    ), "the ref-root setting"
     (api / "pyproject.toml").unlink()
     (tmp_path / ".git").mkdir()
     assert default_ref_root([api / "spec.yaml"]) == tmp_path
-    assert run("validate", "spec.yaml", cwd=api).returncode == 0, "inside a repository, ../common is fine"
+    assert (
+        run("validate", "spec.yaml", cwd=api).returncode == 0
+    ), "inside a repository, ../common is fine"
     several = default_ref_root([api / "spec.yaml", tmp_path / "common" / "ok.yaml"])
     assert several == tmp_path
 
 
 def test_a_file_outside_the_root_is_never_read(tmp_path: Path) -> None:
     # It used to have its description and default copied into the generated models.
-    (tmp_path / "outside.yaml").write_text("type: object\ndescription: FROM-OUTSIDE\nproperties: {a: {type: string, default: LEAKED}}\n")
+    (tmp_path / "outside.yaml").write_text(
+        "type: object\ndescription: FROM-OUTSIDE\nproperties: {a: {type: string, default: LEAKED}}\n"
+    )
     root = tmp_path / "project"
     root.mkdir()
     (root / "spec.yaml").write_text(
-        MINIMAL.replace("          description: ok", "          description: ok\n          content:\n            application/json:\n              schema: {$ref: '../outside.yaml'}")
+        MINIMAL.replace(
+            "          description: ok",
+            "          description: ok\n          content:\n            application/json:\n              schema: {$ref: '../outside.yaml'}",
+        )
     )
     with pytest.raises(SpecError) as info:
         load_spec(root / "spec.yaml")
@@ -211,7 +268,9 @@ def test_a_file_outside_the_root_is_never_read(tmp_path: Path) -> None:
 
 
 def test_encodings_and_binary_data_get_located_errors(tmp_path: Path) -> None:
-    (tmp_path / "bad-utf8.yaml").write_bytes(MINIMAL.encode().replace(b"title: T", b"title: \xff\xfe"))
+    (tmp_path / "bad-utf8.yaml").write_bytes(
+        MINIMAL.encode().replace(b"title: T", b"title: \xff\xfe")
+    )
     (tmp_path / "utf16-no-bom.yaml").write_bytes(MINIMAL.encode("utf-16-le"))
     (tmp_path / "garbage.yaml").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "nul.yaml").write_bytes(MINIMAL.encode() + b"x-a: \x01\n")
@@ -231,8 +290,12 @@ def test_encodings_and_binary_data_get_located_errors(tmp_path: Path) -> None:
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
 def test_utf16_and_utf32_with_a_byte_order_mark_are_read(encoding: str, tmp_path: Path) -> None:
     bom = {"utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
-    (tmp_path / "spec.yaml").write_bytes(bom + MINIMAL.replace("title: T", "title: Tĥïś").encode(encoding))
-    result = run("generate", "spec.yaml", "-o", "out", "--package-name", "things", "-q", cwd=tmp_path)
+    (tmp_path / "spec.yaml").write_bytes(
+        bom + MINIMAL.replace("title: T", "title: Tĥïś").encode(encoding)
+    )
+    result = run(
+        "generate", "spec.yaml", "-o", "out", "--package-name", "things", "-q", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert '"Client for Tĥïś"' in (tmp_path / "out" / "pyproject.toml").read_text(encoding="utf-8")
 
@@ -241,7 +304,11 @@ def test_utf16_and_utf32_with_a_byte_order_mark_are_read(encoding: str, tmp_path
 def test_an_integer_of_5000_digits_is_a_located_error(suffix: str, tmp_path: Path) -> None:
     big = "9" * 5000
     if suffix == "json":
-        text = '{"openapi": "3.0.3",\n "info": {"title": "T", "version": "1"},\n "paths": {},\n "x-big": ' + big + "}\n"
+        text = (
+            '{"openapi": "3.0.3",\n "info": {"title": "T", "version": "1"},\n "paths": {},\n "x-big": '
+            + big
+            + "}\n"
+        )
         line = 4
     else:
         text = MINIMAL + f"x-big: {big}\n"
@@ -266,7 +333,11 @@ def test_a_lone_surrogate_in_spec_text_generates_an_importable_package(tmp_path:
                     "responses": {
                         "200": {
                             "description": "ok",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}},
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Thing"}
+                                }
+                            },
                         }
                     },
                 }
@@ -278,7 +349,12 @@ def test_a_lone_surrogate_in_spec_text_generates_an_importable_package(tmp_path:
                     "type": "object",
                     "description": "a \ud800 thing",
                     "properties": {
-                        "na\udc00me": {"type": "string", "description": "\ud800", "default": "d\ud800", "example": "e\udfff"},
+                        "na\udc00me": {
+                            "type": "string",
+                            "description": "\ud800",
+                            "default": "d\ud800",
+                            "example": "e\udfff",
+                        },
                         "kind": {"type": "string", "enum": ["a\ud800", "b"]},
                     },
                 }
@@ -287,11 +363,20 @@ def test_a_lone_surrogate_in_spec_text_generates_an_importable_package(tmp_path:
     }
     # json.dumps escapes lone surrogates as \\udXXX, as a hostile JSON file would carry them.
     (tmp_path / "spec.json").write_text(json.dumps(spec), encoding="ascii")
-    result = run("generate", "spec.json", "-o", "out", "--package-name", "surrogates", "-q", cwd=tmp_path)
+    result = run(
+        "generate", "spec.json", "-o", "out", "--package-name", "surrogates", "-q", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     check = subprocess.run(
-        [sys.executable, "-c", "import tomllib, surrogates, surrogates.models as m; tomllib.load(open('pyproject.toml', 'rb')); print(m.Thing.__doc__)"],
-        cwd=tmp_path / "out", capture_output=True, text=True, timeout=BOUND,
+        [
+            sys.executable,
+            "-c",
+            "import tomllib, surrogates, surrogates.models as m; tomllib.load(open('pyproject.toml', 'rb')); print(m.Thing.__doc__)",
+        ],
+        cwd=tmp_path / "out",
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
     )
     assert check.returncode == 0, check.stderr
     assert "a \\ud800 thing" in check.stdout
@@ -313,7 +398,9 @@ def test_messages_never_quote_a_whole_value(tmp_path: Path) -> None:
     forged = MINIMAL.replace("openapi: 3.0.3", 'openapi: "9.9\\n\\u001b[2Kaccessgen: all good"')
     (tmp_path / "forged.yaml").write_text(forged)
     forged_result = run("validate", "forged.yaml", cwd=tmp_path)
-    lines = assert_one_clear_error(forged_result, "unsupported OpenAPI version '9.9\\n\\x1b[2Kaccessgen: all good'")
+    lines = assert_one_clear_error(
+        forged_result, "unsupported OpenAPI version '9.9\\n\\x1b[2Kaccessgen: all good'"
+    )
     assert len(lines) == 1 and "\x1b" not in forged_result.stderr
 
 
@@ -321,7 +408,10 @@ def test_excerpt_is_short_and_escaped() -> None:
     assert excerpt("a\nb\x1b\u202e") == "'a\\nb\\x1b\\u202e'"
     assert len(excerpt("x" * 10_000)) < 80
     assert len(excerpt({"k": ["v" * 1000] * 100})) < 200
-    assert excerpt(int("9" * 4000) * 10**1000) in ("<an integer of about 5,000 digits>", "<an integer of about 5,001 digits>")
+    assert excerpt(int("9" * 4000) * 10**1000) in (
+        "<an integer of about 5,000 digits>",
+        "<an integer of about 5,001 digits>",
+    )
 
 
 # ---------------------------------------------------------------- output paths
@@ -331,7 +421,13 @@ def test_an_output_path_that_is_a_file_or_under_one_is_an_output_error(tmp_path:
     (tmp_path / "spec.yaml").write_text(MINIMAL)
     (tmp_path / "afile").write_text("keep me\n")
     result = run("generate", "spec.yaml", "-o", "afile", cwd=tmp_path)
-    assert_one_clear_error(result, f"output path {tmp_path / 'afile'} exists and is not a directory", status=4)
+    assert_one_clear_error(
+        result, f"output path {tmp_path / 'afile'} exists and is not a directory", status=4
+    )
     nested = run("generate", "spec.yaml", "-o", "afile/out", cwd=tmp_path)
-    assert_one_clear_error(nested, f"cannot create output {tmp_path / 'afile' / 'out'}: {tmp_path / 'afile'} is a file", status=4)
+    assert_one_clear_error(
+        nested,
+        f"cannot create output {tmp_path / 'afile' / 'out'}: {tmp_path / 'afile'} is a file",
+        status=4,
+    )
     assert (tmp_path / "afile").read_text() == "keep me\n"

@@ -15,7 +15,9 @@ import pytest
 
 from tests.test_output_dir import many_tags_spec
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads processes from /proc (Linux)")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads processes from /proc (Linux)"
+)
 
 BOUND = 120  # seconds: a bound on waits that end as soon as their condition holds
 
@@ -69,10 +71,19 @@ def start(tmp_path: Path, *, terminal: bool) -> tuple[subprocess.Popen[bytes], i
     env = dict(os.environ, ACCESSGEN_CACHE_DIR="", ACCESSGEN_PARALLEL_THRESHOLD="0")
     command = [sys.executable, "-m", "generator", "generate", "spec.yaml", "-o", "out"]
     if not terminal:
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         return process, None
     leader, follower = pty.openpty()
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, start_new_session=True, stdout=follower, stderr=follower)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, start_new_session=True, stdout=follower, stderr=follower
+    )
     os.close(follower)
     return process, leader
 
@@ -109,11 +120,15 @@ def test_ctrl_c_on_a_terminal_prints_one_line_and_exits_130(moment: str, tmp_pat
         wait_for(lambda: len(children(process.pid)) >= 2, "the pool's workers")
         workers = children(process.pid)
     before = len(seen)
-    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    os.killpg(
+        process.pid, signal.SIGINT
+    )  # what a terminal's Ctrl-C does: the whole foreground group
     status = process.wait(timeout=BOUND)
     after = read_rest(leader, seen)[before:]
     assert status == 130
-    assert [line for line in after.splitlines() if line.strip()] == ["accessgen: interrupted"], after
+    assert [line for line in after.splitlines() if line.strip()] == [
+        "accessgen: interrupted"
+    ], after
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if ".accessgen-new" in p.name], "no staging left"
     wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to end")
@@ -130,7 +145,9 @@ def test_workers_do_not_outlive_a_killed_generator(tmp_path: Path) -> None:
     process.kill()
     process.communicate(timeout=BOUND)
     try:
-        wait_for(lambda: not any(alive(pid) for pid in workers), "every worker to end with its parent")
+        wait_for(
+            lambda: not any(alive(pid) for pid in workers), "every worker to end with its parent"
+        )
     finally:
         for pid in workers:
             if alive(pid):

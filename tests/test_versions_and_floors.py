@@ -57,12 +57,18 @@ def test_pep440_version(raw: str, expected: str) -> None:
 @pytest.mark.parametrize("module", sorted(p.name for p in RUNTIME_DIR.glob("*.py")))
 def test_runtime_sources_are_black_formatted(module: str) -> None:
     text = (RUNTIME_DIR / module).read_text(encoding="utf-8")
-    assert black.format_str(text, mode=MODE) == text, f"run: black -l 100 -t py310 generator/runtime/{module}"
+    assert (
+        black.format_str(text, mode=MODE) == text
+    ), f"run: black -l 100 -t py310 generator/runtime/{module}"
 
 
 def test_generated_runtime_is_byte_identical_to_the_sources() -> None:
     files = generate(SPECS / "mixed-security.yaml", GenerateOptions(package_name="verbatim")).files
-    copied = {path.rsplit("/", 1)[1]: text for path, text in files.items() if path.startswith("verbatim/_runtime/")}
+    copied = {
+        path.rsplit("/", 1)[1]: text
+        for path, text in files.items()
+        if path.startswith("verbatim/_runtime/")
+    }
     sources = {p.name: p.read_text(encoding="utf-8") for p in RUNTIME_DIR.glob("*.py")}
     assert copied == sources
 
@@ -108,11 +114,19 @@ def _pydantic_uses(source: str) -> set[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and node.module == "pydantic":
             uses.update(f"pydantic.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "pydantic":
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "pydantic"
+        ):
             uses.add(f"pydantic.{node.attr}")
         elif isinstance(node, ast.Call):
             func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            name = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id if isinstance(func, ast.Name) else ""
+            )
             if name in ("ConfigDict", "Field", "model_dump", "model_dump_json"):
                 uses.update(f"{name}.{keyword.arg}" for keyword in node.keywords if keyword.arg)
                 if name == "Field" and node.args:
@@ -132,7 +146,9 @@ def _key(version: str) -> tuple[int, ...]:
 
 
 def test_the_pydantic_floor_is_the_first_release_with_everything_used() -> None:
-    files = generate(SPECS / "features" / "schemas.yaml", GenerateOptions(package_name="floor")).files
+    files = generate(
+        SPECS / "features" / "schemas.yaml", GenerateOptions(package_name="floor")
+    ).files
     sources = [text for path, text in files.items() if path.endswith(".py")]
     uses: set[str] = set()
     for source in sources:
@@ -143,11 +159,12 @@ def test_the_pydantic_floor_is_the_first_release_with_everything_used() -> None:
     assert "ConfigDict.validate_by_name" in uses
     assert _declared_floor() == needed, f"generated packages need pydantic>={needed}"
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert f"pydantic>={needed}" in " ".join(project["project"]["optional-dependencies"]["test"]), "tests run what packages declare"
+    assert f"pydantic>={needed}" in " ".join(
+        project["project"]["optional-dependencies"]["test"]
+    ), "tests run what packages declare"
 
 
-SMOKE = textwrap.dedent(
-    """
+SMOKE = textwrap.dedent("""
     import httpx, pydantic
     from banking_client import AuthenticatedClient, Session, models
 
@@ -166,30 +183,42 @@ SMOKE = textwrap.dedent(
     built = models.Account(name="x", product_type="savings", balance=models.Money(value="1.00", currency="EUR"))
     assert built.model_dump(mode="json", by_alias=True, exclude_unset=True)["productType"] == "savings"
     print("ok")
-    """
-)
+    """)
 
 
 @pytest.mark.slow
 def test_a_generated_package_works_with_its_declared_floors(tmp_path: Path) -> None:
     """Install pydantic and httpx at the floors the generated pyproject declares, and use a client."""
     out = tmp_path / "out"
-    write_output(out, generate(SPECS / "banking.yaml", GenerateOptions(package_name="banking_client")).files, "test")
+    write_output(
+        out,
+        generate(SPECS / "banking.yaml", GenerateOptions(package_name="banking_client")).files,
+        "test",
+    )
     declared = tomllib.loads((out / "pyproject.toml").read_text())["project"]["dependencies"]
     pins = [re.sub(r">=([0-9.]+),<.*", r"==\1.*", requirement) for requirement in declared]
     assert pins == [f"httpx==0.27.*", f"pydantic=={_declared_floor()}.*"]
     site = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site), *pins],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if install.returncode != 0:
-        pytest.skip(f"cannot install {' '.join(pins)} (no package index reachable?): {install.stderr.strip()[-300:]}")
+        pytest.skip(
+            f"cannot install {' '.join(pins)} (no package index reachable?): {install.stderr.strip()[-300:]}"
+        )
     # -S: no site-packages, so only the floors (and the standard library) are importable.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(out)]))
-    result = subprocess.run([sys.executable, "-S", "-c", SMOKE], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", SMOKE], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith(f"pydantic {_declared_floor()}.") and " httpx 0.27." in result.stdout
+    assert (
+        result.stdout.startswith(f"pydantic {_declared_floor()}.")
+        and " httpx 0.27." in result.stdout
+    )
     assert result.stdout.strip().endswith("ok")
 
 
@@ -202,8 +231,13 @@ def test_licence_and_a_single_version() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     assert "version" not in project and project["dynamic"] == ["version"]
-    assert tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["version"]["path"] == "generator/__init__.py"
+    assert (
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["version"]["path"]
+        == "generator/__init__.py"
+    )
     assert "Programming Language :: Python :: 3" in project["classifiers"]
-    assert not [c for c in project["classifiers"] if c.startswith("License ::")], "PEP 639: the licence expression says it"
+    assert not [
+        c for c in project["classifiers"] if c.startswith("License ::")
+    ], "PEP 639: the licence expression says it"
     assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
     assert "packaging" in " ".join(project["dependencies"])
