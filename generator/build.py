@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import Diagnostic, SpecError
+from .errors import Diagnostic, SpecError, bounded
 from .ir import (
     AnyType,
     Api,
@@ -113,9 +113,9 @@ class ApiBuilder:
     def _cannot_generate(self, method: str, path: str, op: dict[str, Any], op_key: NodeKey, exc: Exception) -> None:
         """No operation is lost silently: an error naming it, or with allow_skip a warning naming it."""
         reason = "; ".join(d.message + (f" ({d.location})" if d.location else "") for d in exc.diagnostics) if isinstance(exc, SpecError) else "schemas nest too deeply"
-        name = op.get("operationId") or f"{method.upper()} {path}"
+        name = bounded(str(op["operationId"]), 80) if op.get("operationId") else f"{method.upper()} {bounded(path, 80)}"
         diagnostic = Diagnostic(
-            f"operation {name} ({method.upper()} {path}) cannot be generated: {reason}",
+            f"operation {name} ({method.upper()} {bounded(path, 80)}) cannot be generated: {reason}",
             self.source.location(op_key),
             "warning" if self.allow_skip else "error",
         )

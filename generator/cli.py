@@ -1,55 +1,158 @@
-"""Command line: ``accessgen generate|validate|security``.
+"""Command line: ``accessgen generate|validate|security|diff``.
 
-Every expected failure is an ``AccessgenError``: one clear message on stderr and
-exit status 1 (2 for usage errors), never a traceback.
+Every expected failure is an ``AccessgenError``: one clear message on stderr and the exit
+status of its kind (``errors.EXIT_*``), never a traceback. Ctrl-C prints one line.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from . import __version__
-from .errors import AccessgenError, Diagnostic, SpecError
-from .security import describe
-from .settings import find_pyproject, load_settings
+from .errors import (
+    EXIT_GATE,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    AccessgenError,
+    Diagnostic,
+    SpecError,
+    bounded,
+    excerpt,
+)
+from .files import parse_size
 from .fingerprint import fingerprint, options_identity, relative_to, up_to_date
 from .options import GenerateOptions
-from .write import Provenance, diff_output, write_output
+from .security import describe
+from .settings import Settings, find_pyproject, load_settings
+from .write import DEFAULT_LOCK_TIMEOUT, Provenance, diff_output, remove_stale_staging, write_output
+
+EXIT_STATUS_HELP = (
+    "Exit status: 0 success; 1 the gate says no (a breaking change, or OUT out of date); "
+    "2 usage error; 3 invalid input (a spec or settings file cannot be read, parsed or "
+    "validated); 4 output error (OUT cannot be written, is locked by another run, or a "
+    "user file is in the way); 5 internal error (a bug in accessgen); 130 interrupted."
+)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"accessgen: error: {message}", err=True)
-    sys.exit(1)
+class Interrupted(BaseException):
+    """Ctrl-C, raised by our own handler so no library turns it into output of its own."""
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    click.echo(f"accessgen: error: {bounded(message, 2000)}", err=True)
+    sys.exit(status)
 
 
 def _warn(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], quiet: bool = False) -> None:
     if quiet:
         return
     for diagnostic in diagnostics:
-        click.echo(f"accessgen: {diagnostic}", err=True)
+        click.echo(f"accessgen: {diagnostic.shown()}", err=True)
 
 
-@click.group()
+def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--ref-root and --max-file-size: how far and how much a spec may read."""
+    command = click.option(
+        "--max-file-size",
+        metavar="SIZE",
+        default=None,
+        callback=_size_option,
+        help="Largest file a spec may read, e.g. 64MiB (the default) or 200MiB.",
+    )(command)
+    command = click.option(
+        "--ref-root",
+        type=click.Path(path_type=Path, file_okay=False, exists=True),
+        default=None,
+        help="Folder that $refs may not leave (default: the git repository enclosing the specs, else their folder).",
+    )(command)
+    return command
+
+
+def _settings(config: Path | None = None) -> Settings:
+    return load_settings(config if config is not None else find_pyproject(Path.cwd()))
+
+
+@click.group(epilog=EXIT_STATUS_HELP)
 @click.version_option(__version__, prog_name="accessgen")
 def cli() -> None:
     """Generate typed, security-aware Python clients from OpenAPI descriptions."""
 
 
-@cli.command("generate")
-@click.argument("specs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", "output", type=click.Path(path_type=Path), default=None, help="Directory to write the client project into.")
-@click.option("--package-name", default=None, help="Python package name (default: from the spec title).")
-@click.option("--package-version", default=None, help="Version of the generated project (default: info.version as PEP 440).")
-@click.option("--strict", is_flag=True, default=None, help="Treat every validator finding as an error.")
-@click.option("--allow-skip", is_flag=True, default=None, help="Skip, with a warning naming it, an operation that cannot be generated.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 when the output on disk differs.")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None, help="Directory of templates overriding the built-in ones by file name.")
-@click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, help="pyproject.toml to read [tool.accessgen] from (default: the nearest one).")
+@cli.command("generate", epilog=EXIT_STATUS_HELP)
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Directory to write the client project into.",
+)
+@click.option(
+    "--package-name", default=None, help="Python package name (default: from the spec title)."
+)
+@click.option(
+    "--package-version",
+    default=None,
+    help="Version of the generated project (default: info.version as PEP 440).",
+)
+@click.option(
+    "--strict", is_flag=True, default=None, help="Treat every validator finding as an error."
+)
+@click.option(
+    "--allow-skip",
+    is_flag=True,
+    default=None,
+    help="Skip, with a warning naming it, an operation that cannot be generated.",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 when the output on disk differs."
+)
+@click.option(
+    "--templates",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Directory of templates overriding the built-in ones by file name.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="pyproject.toml to read [tool.accessgen] from (default: the nearest one).",
+)
+@_input_options
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    default=None,
+    help=f"Seconds to wait while another run writes the same OUT (default {DEFAULT_LOCK_TIMEOUT:g}); then exit 4.",
+)
+@click.option(
+    "--format",
+    "format_all",
+    is_flag=True,
+    help="Run black over every generated module (accessgen writes black's style itself and "
+    "runs black only where it cannot promise it).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def generate_command(
     specs: tuple[Path, ...],
@@ -61,20 +164,27 @@ def generate_command(
     check: bool,
     templates: Path | None,
     config: Path | None,
+    ref_root: Path | None,
+    max_file_size: int | None,
+    lock_timeout: float | None,
+    format_all: bool,
     quiet: bool,
 ) -> None:
     """Generate a client package from SPECS into OUTPUT.
 
     Several specs make one package with a sub-package per spec, sharing one runtime
     and one Session. Anything not given here comes from [tool.accessgen] in pyproject.toml.
+    With --check, exit 1 when OUTPUT is out of date.
     """
-    settings = load_settings(config if config is not None else find_pyproject(Path.cwd()))
+    settings = _settings(config)
     spec_paths = specs or settings.specs
     if not spec_paths:
         raise click.UsageError("no spec given (pass SPEC or set specs in [tool.accessgen])")
     out = output or settings.output
     if out is None:
-        raise click.UsageError("no output directory given (pass -o OUT or set output in [tool.accessgen])")
+        raise click.UsageError(
+            "no output directory given (pass -o OUT or set output in [tool.accessgen])"
+        )
     options = GenerateOptions(
         package_name=package_name or settings.package_name,
         strict=settings.strict if strict is None else strict,
@@ -82,6 +192,9 @@ def generate_command(
         templates=templates or settings.templates,
         package_version=package_version or settings.package_version,
         subpackage_names=settings.subpackage_names if not specs else (),
+        ref_root=ref_root or settings.ref_root,
+        max_file_size=max_file_size or settings.max_file_size,
+        format_all=format_all,
     )
     spec_names = [relative_to(out, Path(spec)) for spec in spec_paths]
     identity = options_identity(
@@ -94,7 +207,11 @@ def generate_command(
         },
         options.templates,
     )
-    if up_to_date(out, spec_names, identity):  # the common CI case, answered without parsing anything
+    if up_to_date(
+        out, spec_names, identity
+    ):  # the common CI case, answered without parsing anything
+        if not check:
+            remove_stale_staging(out)
         if not quiet:
             click.echo(f"{out} is up to date")
         return
@@ -108,13 +225,22 @@ def generate_command(
         changes = diff_output(out, result.files)
         if changes.any:
             click.echo(f"accessgen: {out} is out of date:\n{changes.summary()}", err=True)
-            sys.exit(1)
+            sys.exit(EXIT_GATE)
         if not quiet:
             click.echo(f"{out} is up to date")
         return
     inputs = tuple(relative_to(out, path) for path in result.inputs)
     provenance = Provenance(tuple(spec_names), inputs, fingerprint(out, inputs, identity))
-    changes = write_output(out, result.files, f"accessgen {__version__}", provenance)
+    waiting = None if quiet else _progress
+    timeout = lock_timeout if lock_timeout is not None else settings.lock_timeout
+    changes = write_output(
+        out,
+        result.files,
+        f"accessgen {__version__}",
+        provenance,
+        lock_timeout=DEFAULT_LOCK_TIMEOUT if timeout is None else timeout,
+        on_wait=waiting,
+    )
     if not quiet:
         click.echo(
             f"generated {result.package} in {out}: {result.operation_count} operations "
@@ -126,26 +252,45 @@ def _progress(message: str) -> None:
     click.echo(f"accessgen: {message}", err=True)
 
 
-@cli.command("validate")
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@cli.command("validate", epilog=EXIT_STATUS_HELP)
+@click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Treat every validator finding as an error.")
-def validate_command(spec: Path, strict: bool) -> None:
-    """Check SPEC; errors name the file, JSON pointer and line."""
+@_input_options
+def validate_command(
+    spec: Path, strict: bool, ref_root: Path | None, max_file_size: int | None
+) -> None:
+    """Check SPEC; errors name the file, JSON pointer and line (exit 3 when invalid)."""
     from .pipeline import load_api
 
-    api, warnings = load_api(spec, strict=strict)
+    settings = _settings()
+    api, warnings = load_api(
+        spec,
+        strict=strict,
+        ref_root=ref_root or settings.ref_root,
+        max_file_size=max_file_size or settings.max_file_size,
+    )
     _warn(warnings)
     click.echo(f"{spec}: valid ({len(api.operations)} operations, {len(warnings)} warnings)")
 
 
-@cli.command("security")
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def security_command(spec: Path, fmt: str) -> None:
+@cli.command("security", epilog=EXIT_STATUS_HELP)
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@_input_options
+def security_command(
+    spec: Path, fmt: str, ref_root: Path | None, max_file_size: int | None
+) -> None:
     """List each operation with its security class, schemes and scopes."""
     from .pipeline import load_api
 
-    api, _ = load_api(spec)
+    settings = _settings()
+    api, _ = load_api(
+        spec,
+        ref_root=ref_root or settings.ref_root,
+        max_file_size=max_file_size or settings.max_file_size,
+    )
     rows: list[dict[str, Any]] = []
     for op in sorted(api.operations, key=lambda o: (o.path, o.method)):
         rows.append(
@@ -155,7 +300,10 @@ def security_command(spec: Path, fmt: str) -> None:
                 "path": op.path,
                 "class": op.security.security_class.value,
                 "source": op.security.source,
-                "alternatives": [[{"scheme": u.scheme, "scopes": list(u.scopes)} for u in req.schemes] for req in op.security.alternatives],
+                "alternatives": [
+                    [{"scheme": u.scheme, "scopes": list(u.scopes)} for u in req.schemes]
+                    for req in op.security.alternatives
+                ],
                 "summary": describe(op.security),
             }
         )
@@ -166,41 +314,80 @@ def security_command(spec: Path, fmt: str) -> None:
     width_cls = max([len("class")] + [len(r["class"]) for r in rows])
     click.echo(f"{'operation'.ljust(width_op)}  {'class'.ljust(width_cls)}  alternatives")
     for row in rows:
-        click.echo(f"{row['operation'].ljust(width_op)}  {row['class'].ljust(width_cls)}  {row['summary']}")
+        click.echo(
+            f"{row['operation'].ljust(width_op)}  {row['class'].ljust(width_cls)}  {row['summary']}"
+        )
 
 
-@cli.command("diff")
-@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
-def diff_command(old: Path, new: Path, fmt: str) -> None:
-    """Compare the generated client surface of OLD and NEW; exit 1 when a change is breaking."""
+@cli.command("diff", epilog=EXIT_STATUS_HELP)
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@_input_options
+def diff_command(
+    old: Path, new: Path, fmt: str, ref_root: Path | None, max_file_size: int | None
+) -> None:
+    """Compare the generated client surface of OLD and NEW.
+
+    Exit 1 when a change is breaking, 3 when a spec cannot be read or is invalid.
+    """
     from .diff import diff_specs, render
 
-    report = diff_specs(old, new)
+    settings = _settings()
+    report = diff_specs(
+        old,
+        new,
+        ref_root=ref_root or settings.ref_root,
+        max_file_size=max_file_size or settings.max_file_size,
+    )
     click.echo(render(report, fmt))
     if report.breaking:
-        click.echo(f"accessgen: exit status 1: breaking changes (suggested version bump: {report.suggested_bump})", err=True)
-        sys.exit(1)
+        click.echo(
+            f"accessgen: exit status 1: breaking changes (suggested version bump: {report.suggested_bump})",
+            err=True,
+        )
+        sys.exit(EXIT_GATE)
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not cut the cleanup short
+    raise Interrupted()
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")  # a spec's text never makes printing fail
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_interrupt)
     try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        _fail("aborted")
+        status = cli.main(standalone_mode=False)
+    except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        click.echo("accessgen: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        sys.exit(EXIT_USAGE)
     except SpecError as exc:
         for diagnostic in exc.diagnostics:
-            click.echo(f"accessgen: {diagnostic}", err=True)
-        sys.exit(1)
+            click.echo(f"accessgen: {diagnostic.shown()}", err=True)
+        sys.exit(exc.exit_status)
     except AccessgenError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted; the previous output is untouched")
+        _fail(str(exc), exc.exit_status)
     except RecursionError:
-        _fail("the spec nests too deeply to process")
+        _fail("the spec nests too deeply to process", EXIT_INPUT)
     except Exception as exc:  # a bug: still no traceback for the user, but say so plainly
-        _fail(f"internal error {type(exc).__name__}: {exc}. Please report this with the spec that caused it.")
+        detail = excerpt(str(exc))
+        _fail(
+            f"internal error (a bug in accessgen): {type(exc).__name__}: {detail}. Please report it with the spec that caused it.",
+            EXIT_INTERNAL,
+        )
+    sys.exit(status if isinstance(status, int) else 0)

@@ -53,6 +53,7 @@ from typing import Literal
 
 from . import __version__
 from .ir import AliasModel, Api, ArrayType, MapType, ModelRef, NullableType, ObjectModel, Operation, SecurityClass, TypeExpr, UnionType
+from .files import DEFAULT_MAX_FILE_SIZE
 from .pipeline import load_api
 from .plan import PackagePlan, PlannedModel, Planner
 
@@ -465,8 +466,12 @@ def diff_apis(old: Api, new: Api) -> DiffReport:
     return DiffReport(old.version, new.version, changes, bump)
 
 
-def diff_specs(old: str | Path, new: str | Path) -> DiffReport:
-    return diff_apis(load_api(old)[0], load_api(new)[0])
+def diff_specs(old: str | Path, new: str | Path, *, ref_root: Path | None = None, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> DiffReport:
+    """Each spec is read under its own default ref root unless ``ref_root`` is given."""
+    return diff_apis(
+        load_api(old, ref_root=ref_root, max_file_size=max_file_size)[0],
+        load_api(new, ref_root=ref_root, max_file_size=max_file_size)[0],
+    )
 
 
 def render(report: DiffReport, fmt: str) -> str:

@@ -17,12 +17,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import __version__
+from .files import UnreadableFile, read_regular_file
 
 
 def file_digest(path: Path) -> str | None:
+    """The digest of a regular file (never a FIFO or a device a manifest may name), else None."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_regular_file(path)).hexdigest()
+    except UnreadableFile:
         return None
 
 

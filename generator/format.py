@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import multiprocessing
 import os
+import signal
+import sys
 import tempfile
-from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 import black
 from black.mode import Mode, TargetVersion
 
-from .errors import AccessgenError
+from .errors import InternalError
 
 MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100)
 _BLACK_VERSION = importlib.metadata.version("black")
-_PARALLEL_THRESHOLD = 400_000  # characters; below this a process pool costs more than it saves
+# Characters of unformatted text below which a process pool costs more than it saves;
+# ACCESSGEN_PARALLEL_THRESHOLD overrides it (0 always uses the pool when there are 2+ files).
+_PARALLEL_THRESHOLD = 400_000
+_PR_SET_PDEATHSIG = 1
 
 
 def cache_dir() -> Path | None:
@@ -44,11 +50,78 @@ def format_source(path: str, text: str) -> str:
     try:
         return black.format_str(text, mode=MODE)
     except Exception as exc:  # a template bug, never bad user input: say where
-        raise AccessgenError(f"generated {path} is not valid Python ({exc}); this is an accessgen bug") from None
+        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise InternalError(f"generated {path} is not valid Python ({reason}); this is an accessgen bug") from None
 
 
 def _format_pair(item: tuple[str, str]) -> str:
     return format_source(*item)
+
+
+def parallel_threshold() -> int:
+    configured = os.environ.get("ACCESSGEN_PARALLEL_THRESHOLD", "")
+    return int(configured) if configured.isdigit() else _PARALLEL_THRESHOLD
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Make a pool worker die with the generator and leave Ctrl-C to it.
+
+    A terminal's Ctrl-C reaches the whole process group: the workers ignore it and the
+    parent, which alone reports it, terminates them. If the parent is killed outright,
+    Linux's parent-death signal ends the workers at once; elsewhere (and as a second
+    line on Linux) a watchdog thread notices the parent is gone.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if not _alive(parent_pid):  # died before the death signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="accessgen-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    if os.getppid() == 1:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_parent(parent_pid: int) -> None:
+    stop = threading.Event()
+    while not stop.wait(0.5):
+        if not _alive(parent_pid):
+            os._exit(1)
+
+
+def _format_in_pool(todo: list[tuple[str, str]], workers: int) -> Iterator[str]:
+    """black over ``todo`` in a process pool, in order; Ctrl-C and errors end every worker."""
+    blockable = hasattr(signal, "pthread_sigmask")
+    if blockable:  # workers are forked with SIGINT blocked until they have ignored it
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = multiprocessing.get_context().Pool(workers, initializer=_worker_init, initargs=(os.getpid(),))
+    finally:
+        if blockable:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield from pool.imap(_format_pair, todo, chunksize=1)
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()  # a no-op after close/join; otherwise ends the workers now
 
 
 def format_files(
@@ -73,17 +146,17 @@ def format_files(
         else:
             todo.append((path, text, key))
     total = sum(len(text) for _, text, _ in todo)
-    workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
-    if workers > 1 and total > _PARALLEL_THRESHOLD and len(todo) > 1:
+    workers = min(jobs if jobs is not None else min(os.cpu_count() or 1, 8), len(todo))
+    if workers > 1 and total > parallel_threshold():
         todo.sort(key=lambda item: -len(item[1]))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            formatted = list(pool.map(_format_pair, [(p, t) for p, t, _ in todo]))
+        results: Iterator[str] = _format_in_pool([(p, t) for p, t, _ in todo], workers)
     else:
-        formatted = []
-        for index, (path, text, _) in enumerate(todo):
-            formatted.append(format_source(path, text))
-            if progress:
-                progress(index + 1, len(todo))
+        results = (format_source(path, text) for path, text, _ in todo)
+    formatted = []
+    for text in results:
+        formatted.append(text)
+        if progress:
+            progress(len(formatted), len(todo))
     for (path, _, key), text in zip(todo, formatted):
         result[path] = text
         _write_cache(cache, key, text)

@@ -7,15 +7,21 @@ DigitalOcean) need. Line numbers are computed only when an error is reported.
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
+import re
+import sys
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
 
-from .errors import Diagnostic, SourceLocation, SpecError
+from .errors import Diagnostic, SourceLocation, SpecError, excerpt
+from .files import DEFAULT_MAX_FILE_SIZE, UnreadableFile, read_regular_file
 
 
 class _SpecLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
@@ -83,28 +89,151 @@ def parse_text(text: str, path: Path) -> Any:
         raise SpecError(
             Diagnostic(f"YAML syntax error: {problem}", SourceLocation(str(path), "", line))
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: binary data
+        line = text.count("\n", 0, exc.position) + 1
+        raise SpecError(
+            Diagnostic(
+                f"not a text file: character U+{exc.character if isinstance(exc.character, int) else ord(exc.character):04X} "
+                "is not allowed in YAML",
+                SourceLocation(str(path), "", line),
+            )
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError(Diagnostic(f"YAML error: {exc}", SourceLocation(str(path)))) from None
 
 
-def read_document(path: Path) -> Document:
+_MAX_DIGITS: int = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
+_LONG_INTEGER = re.compile(r"[0-9][0-9_]{%d,}" % _MAX_DIGITS)
+# Aliases may add at most this many nodes beyond twice the document's own (billion laughs).
+ALIAS_ALLOWANCE = 100_000
+
+
+def read_document(path: Path, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Document:
+    """Read and parse one file: a regular file of at most ``max_file_size`` bytes, as text."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(Diagnostic("file not found", SourceLocation(str(path)))) from None
-    except IsADirectoryError:
-        raise SpecError(Diagnostic("is a directory, not a spec file", SourceLocation(str(path)))) from None
-    except OSError as exc:
+        raw = read_regular_file(path, max_file_size)
+    except UnreadableFile as exc:
+        raise SpecError(Diagnostic(exc.reason, SourceLocation(str(path)))) from None
+    text = decode_text(raw, path)
+    try:
+        tree = parse_text(text, path)
+    except ValueError as exc:  # int(): more digits than Python converts (json and yaml both raise it)
+        if "integer" not in str(exc):
+            raise SpecError(Diagnostic(f"cannot be parsed: {excerpt(str(exc))}", SourceLocation(str(path)))) from None
+        match = _LONG_INTEGER.search(text)
+        line = text.count("\n", 0, match.start()) + 1 if match else None
+        digits = len(match.group().replace("_", "")) if match else None
+        size = f"{digits:,} digits" if digits else "too many digits"
         raise SpecError(
-            Diagnostic(f"cannot read file: {exc.strerror or exc}", SourceLocation(str(path)))
+            Diagnostic(
+                f"an integer of {size}: more than Python converts ({_MAX_DIGITS:,} digits)",
+                SourceLocation(str(path), "", line),
+            )
         ) from None
+    except RecursionError:
+        raise SpecError(Diagnostic("the document nests too deeply to parse", SourceLocation(str(path)))) from None
+    _check_aliases(tree, path, text)  # linear: 0.1 s for Stripe's spec, whose YAML takes 2 s to parse
+    return Document(path=path, text=text, tree=tree)
+
+
+def decode_text(raw: bytes, path: Path) -> str:
+    """UTF-8 (a BOM allowed), or UTF-16/32 with a byte-order mark, as YAML allows."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        encoding = "utf-32"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+        head = raw[:4096]
+        if len(head) >= 4 and head.count(0) * 3 >= len(head):
+            order = "little" if head[1::2].count(0) > head[0::2].count(0) else "big"
+            raise SpecError(
+                Diagnostic(
+                    f"looks like UTF-16 ({order}-endian) without a byte-order mark; save it as UTF-8 "
+                    "(UTF-16 is read when the file starts with a byte-order mark)",
+                    SourceLocation(str(path), "", 1),
+                )
+            )
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode(encoding)
     except UnicodeDecodeError as exc:
+        if encoding != "utf-8-sig":
+            raise SpecError(
+                Diagnostic(f"not valid {encoding.upper()} text after its byte-order mark (byte {exc.start:,})", SourceLocation(str(path)))
+            ) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError(
-            Diagnostic(f"not UTF-8 text (byte {exc.start})", SourceLocation(str(path)))
+            Diagnostic(
+                f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column {column} (byte {exc.start:,}); "
+                "is this a binary file? Save specs as UTF-8",
+                SourceLocation(str(path), "", line),
+            )
         ) from None
-    return Document(path=path, text=text, tree=parse_text(text, path))
+
+
+def _check_aliases(tree: Any, path: Path, text: str) -> None:
+    """Refuse a YAML alias that contains itself, or aliases that blow the document up.
+
+    Aliases make parsed nodes shared Python objects: the tree is a graph. Its size as a
+    tree is computed once per shared node, so the check is linear in the document.
+    """
+    if not isinstance(tree, (dict, list)):
+        return
+    sizes: dict[int, int] = {}
+    unique = 0
+    active: set[int] = {id(tree)}
+    # Each frame: [node, its pointer, iterator over (token, child), size so far]
+    stack: list[list[Any]] = [[tree, "", iter(_children(tree)), 1]]
+    while stack:
+        frame = stack[-1]
+        node, at, children = frame[0], frame[1], frame[2]
+        pushed = False
+        for token, child in children:
+            unique += 1
+            if not isinstance(child, (dict, list)):
+                frame[3] += 1
+                continue
+            known = sizes.get(id(child))
+            if known is not None:
+                unique -= 1  # a shared node: counted where it was first met
+                frame[3] += known
+                continue
+            if id(child) in active:
+                pointer = join_pointer(at, token)
+                raise SpecError(
+                    Diagnostic(
+                        "a YAML alias refers to a node that contains it (a structure without end); use a $ref instead",
+                        SourceLocation(str(path), "#" + pointer, line_of(text, pointer)),
+                    )
+                )
+            active.add(id(child))
+            stack.append([child, join_pointer(at, token), iter(_children(child)), 1])
+            pushed = True
+            break
+        if pushed:
+            continue
+        stack.pop()
+        active.discard(id(node))
+        sizes[id(node)] = frame[3]
+        if stack:
+            stack[-1][3] += frame[3]
+    expanded = sizes[id(tree)]
+    if expanded > 2 * unique + ALIAS_ALLOWANCE:
+        raise SpecError(
+            Diagnostic(
+                f"YAML aliases expand this document to {expanded:,} nodes from {unique:,} written "
+                "(an alias bomb?); accessgen refuses aliases that add more than the document itself plus "
+                f"{ALIAS_ALLOWANCE:,} nodes",
+                SourceLocation(str(path), "", 1),
+            )
+        )
+
+
+def _children(node: Any) -> Iterator[tuple[str | int, Any]]:
+    if isinstance(node, dict):
+        return iter(node.items())
+    return enumerate(node)
 
 
 def escape_pointer_token(token: str) -> str:
@@ -156,12 +285,39 @@ class NodeKey:
         return f"{self.path}#{self.pointer}"
 
 
-class SpecSource:
-    """The root document plus every document reached through ``$ref``."""
+def default_ref_root(specs: Iterable[str | Path]) -> Path:
+    """The folder ``$ref``s may not leave when none is given (``--ref-root``).
 
-    def __init__(self, root: Document, *, allow_remote: bool = False) -> None:
+    The nearest folder holding a ``.git`` (a repository root) that encloses every spec
+    (symbolic links resolved), else the specs' common parent folder.
+    """
+    folders = [os.path.dirname(os.path.realpath(spec)) for spec in specs]
+    common = Path(os.path.commonpath(folders)) if folders else Path.cwd()
+    for folder in (common, *common.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return common
+
+
+class SpecSource:
+    """The root document plus every document reached through ``$ref``.
+
+    ``$ref``s may reach only regular files inside ``ref_root`` (symbolic links resolved),
+    each at most ``max_file_size`` bytes.
+    """
+
+    def __init__(
+        self,
+        root: Document,
+        *,
+        allow_remote: bool = False,
+        ref_root: Path | None = None,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    ) -> None:
         self.root = root
         self.allow_remote = allow_remote
+        self.ref_root = Path(os.path.realpath(ref_root if ref_root is not None else default_ref_root([root.path])))
+        self.max_file_size = max_file_size
         self.documents: dict[Path, Document] = {root.path: root}
 
     @property
@@ -171,7 +327,7 @@ class SpecSource:
     def document(self, path: Path) -> Document:
         doc = self.documents.get(path)
         if doc is None:
-            doc = read_document(path)
+            doc = read_document(path, self.max_file_size)
             self.documents[path] = doc
         return doc
 
@@ -192,18 +348,33 @@ class SpecSource:
         fragment = urllib.parse.unquote(fragment)
         if fragment and not fragment.startswith("/"):
             raise SpecError(
-                Diagnostic(f"$ref {ref!r}: only JSON-pointer fragments are supported", self.location(base))
+                Diagnostic(f"$ref {excerpt(ref)}: only JSON-pointer fragments are supported", self.location(base))
             )
         if not target:
             return NodeKey(base.path, fragment)
-        if "://" in target:
+        if urllib.parse.urlsplit(target).scheme or target.startswith(("//", "\\\\")):
             raise SpecError(
                 Diagnostic(
-                    f"$ref {ref!r} points to a remote document; accessgen reads local files only",
+                    f"$ref {excerpt(ref)} is a URL or a network path; accessgen reads local files only",
                     self.location(base),
                 )
             )
-        path = (base.path.parent / urllib.parse.unquote(target)).resolve()
+        relative = urllib.parse.unquote(target)
+        try:
+            if "\x00" in relative:
+                raise ValueError("a NUL character")
+            path = Path(os.path.realpath(base.path.parent / relative))
+        except (OSError, ValueError) as exc:
+            raise SpecError(Diagnostic(f"$ref {excerpt(ref)} is not a usable file path ({exc})", self.location(base))) from None
+        if not path.is_relative_to(self.ref_root):
+            raise SpecError(
+                Diagnostic(
+                    f"$ref {excerpt(ref)} leads outside the folder $refs may read ({self.ref_root}); "
+                    "it was not read. The ref root is the repository enclosing the specs, else their folder: "
+                    "widen it with --ref-root DIR",
+                    self.location(base),
+                )
+            )
         return NodeKey(path, fragment)
 
     def get(self, key: NodeKey, referrer: NodeKey | None = None) -> Any:
@@ -213,9 +384,11 @@ class SpecSource:
             if referrer is None:
                 raise
             reason = exc.diagnostics[0].message
+            where = exc.diagnostics[0].location
+            at_line = f" (line {where.line})" if where is not None and where.line is not None else ""
             raise SpecError(
                 Diagnostic(
-                    f"$ref to {display_path(key.path)}#{key.pointer} cannot be resolved: {reason}",
+                    f"$ref to {display_path(key.path)}#{key.pointer} cannot be resolved: {reason}{at_line}",
                     self.location(referrer),
                 )
             ) from None
@@ -241,8 +414,13 @@ class SpecSource:
         return node, key
 
     def check_all_refs(self) -> list[Diagnostic]:
-        """Load every reachable document; the dangling ``$ref``s found (at most 20)."""
+        """Load every reachable document; the dangling ``$ref``s found (at most 20).
+
+        Every container is walked once (YAML aliases share them), however many
+        ``$ref``s lead into it.
+        """
         visited: set[NodeKey] = set()
+        walked: set[int] = set()
         pending = [NodeKey(self.root.path, "")]
         errors: list[Diagnostic] = []
         while pending:
@@ -255,7 +433,7 @@ class SpecSource:
             except SpecError as exc:
                 errors.extend(exc.diagnostics)
                 continue
-            for ref, at in _iter_refs(node, start.pointer):
+            for ref, at in _iter_refs(node, start.pointer, walked):
                 referrer = NodeKey(start.path, at)
                 try:
                     target = self.ref_target(ref, referrer)
@@ -269,20 +447,29 @@ class SpecSource:
         return errors
 
 
-def _iter_refs(node: Any, pointer: str) -> Iterator[tuple[Any, str]]:
+def _iter_refs(node: Any, pointer: str, walked: set[int] | None = None) -> Iterator[tuple[Any, str]]:
+    """``$ref`` values under ``node`` with their pointers, each container visited once.
+
+    ``walked`` (ids of containers already visited) may be shared between calls; the
+    containers must stay alive meanwhile, as a ``SpecSource``'s documents do.
+    """
+    seen = walked if walked is not None else set()
     stack: list[tuple[Any, str]] = [(node, pointer)]
     while stack:
         current, at = stack.pop()
+        if not isinstance(current, (dict, list)) or id(current) in seen:
+            continue
+        seen.add(id(current))
         if isinstance(current, dict):
             ref = current.get("$ref")
             if ref is not None and (isinstance(ref, str) or not isinstance(ref, (dict, list))):
                 yield ref, at
             for name, child in current.items():
-                if isinstance(child, (dict, list)):
+                if isinstance(child, (dict, list)) and id(child) not in seen:
                     stack.append((child, join_pointer(at, name)))
-        elif isinstance(current, list):
+        else:
             for index, child in enumerate(current):
-                if isinstance(child, (dict, list)):
+                if isinstance(child, (dict, list)) and id(child) not in seen:
                     stack.append((child, join_pointer(at, index)))
 
 
@@ -321,19 +508,29 @@ def line_of(text: str, pointer: str) -> int | None:
     return line
 
 
-def load_spec(path: str | Path, *, check_refs: bool = True) -> SpecSource:
+def load_spec(
+    path: str | Path,
+    *,
+    check_refs: bool = True,
+    ref_root: Path | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> SpecSource:
     """Load a root spec, check it is OpenAPI, and load the documents its refs reach.
 
     Dangling refs are errors here unless ``check_refs`` is false (``--allow-skip``), where
-    the operations that use them are skipped later, each with a warning.
+    the operations that use them are skipped later, each with a warning. ``$ref``s may
+    not leave ``ref_root`` (default: ``default_ref_root``).
     """
     resolved = Path(path).resolve()
     shown = str(path)
     try:
-        doc = read_document(resolved)
+        doc = read_document(resolved, max_file_size)
     except SpecError as exc:
         raise SpecError(
-            [Diagnostic(d.message, SourceLocation(shown, d.location.pointer if d.location else "", d.location.line if d.location else None)) for d in exc.diagnostics]
+            [
+                Diagnostic(d.message, SourceLocation(shown, d.location.pointer if d.location else "", d.location.line if d.location else None))
+                for d in exc.diagnostics
+            ]
         ) from None
     tree = doc.tree
     if not isinstance(tree, dict):
@@ -362,11 +559,11 @@ def load_spec(path: str | Path, *, check_refs: bool = True) -> SpecSource:
     if not (isinstance(version, str) and (version.startswith("3.0") or version.startswith("3.1"))):
         raise SpecError(
             Diagnostic(
-                f"unsupported OpenAPI version {version!r}: accessgen reads 3.0 and 3.1",
+                f"unsupported OpenAPI version {excerpt(version)}: accessgen reads 3.0 and 3.1",
                 SourceLocation(shown, "#/openapi", line_of(doc.text, "/openapi")),
             )
         )
-    source = SpecSource(doc)
+    source = SpecSource(doc, ref_root=ref_root if ref_root is not None else default_ref_root([resolved]), max_file_size=max_file_size)
     if check_refs:
         errors = source.check_all_refs()
         if errors:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import DEFAULT_MAX_FILE_SIZE
+
 
 @dataclass(frozen=True)
 class GenerateOptions:
@@ -15,3 +17,5 @@ class GenerateOptions:
     package_version: str | None = None
     subpackage_names: tuple[str, ...] = ()
     format_all: bool = False  # run black over every generated module, not only where layout cannot promise its style
+    ref_root: Path | None = None  # None: the repository enclosing the specs, else their folder
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes, for each file a spec reads

@@ -7,13 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 from . import __version__
 from .build import build_api
-from .errors import Diagnostic
+from .errors import Diagnostic, InputError, InternalError, SourceLocation, SpecError
+from .files import DEFAULT_MAX_FILE_SIZE
 from .format import format_files
 from .ir import Api
 from .options import GenerateOptions
-from .load import load_spec
+from .load import default_ref_root, load_spec
 from .naming import USER_NAME_LIMIT, package_name as to_package_name, snake_case, unique
 from .plan import MODULE_SCOPE_TAKEN, Planner, combine_plans, default_package_name
 from .render import SubPackage, render_package
@@ -38,24 +41,54 @@ class Generated:
         return sum(len(api.operations) for api in self.apis)
 
 
-def load_api(spec: str | Path, *, strict: bool = False, allow_skip: bool = False) -> tuple[Api, tuple[Diagnostic, ...]]:
-    api, warnings, _ = _load(spec, strict=strict, allow_skip=allow_skip)
+def load_api(
+    spec: str | Path,
+    *,
+    strict: bool = False,
+    allow_skip: bool = False,
+    ref_root: Path | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> tuple[Api, tuple[Diagnostic, ...]]:
+    api, warnings, _ = _load(spec, strict=strict, allow_skip=allow_skip, ref_root=ref_root, max_file_size=max_file_size)
     return api, warnings
 
 
-def _load(spec: str | Path, *, strict: bool, allow_skip: bool) -> tuple[Api, tuple[Diagnostic, ...], tuple[Path, ...]]:
+def _load(
+    spec: str | Path, *, strict: bool, allow_skip: bool, ref_root: Path | None, max_file_size: int
+) -> tuple[Api, tuple[Diagnostic, ...], tuple[Path, ...]]:
     """The IR, the warnings, and every document read (for the manifest's fingerprint)."""
-    source = load_spec(spec, check_refs=not allow_skip)
-    result = validate(source, strict=strict)
-    api, build_warnings = build_api(source, allow_skip=allow_skip, strict=strict)
+    try:
+        source = load_spec(spec, check_refs=not allow_skip, ref_root=ref_root, max_file_size=max_file_size)
+        result = validate(source, strict=strict)
+        api, build_warnings = build_api(source, allow_skip=allow_skip, strict=strict)
+    except RecursionError:
+        raise SpecError(Diagnostic("the spec nests too deeply to process", SourceLocation(str(spec)))) from None
     return api, result.warnings + tuple(build_warnings), tuple(source.documents)
 
 
+_DATE_VERSION = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[^\d])")
+_LOOSE_VERSION = re.compile(r"^(\d+(?:\.\d+)*)(?:[-_.]?(alpha|beta|preview|pre|rc|a|b|c)[-_.]?(\d*))?")
+
+
 def pep440_version(raw: str) -> str:
-    """``info.version`` as a PEP 440 version (``2.4.2`` stays, ``v1.0-beta`` becomes ``1.0b0``)."""
-    text = raw.strip().lower().lstrip("v")
-    text = re.sub(r"(?<=\d)-(?=\d)", ".", text)  # date versions: 2023-10-16 -> 2023.10.16
-    match = re.match(r"^(\d+(?:\.\d+)*)(?:[-_.]?(alpha|beta|preview|pre|rc|a|b|c)[-_.]?(\d*))?", text)
+    """``info.version`` as the version of a package that can be published.
+
+    Anything PEP 440 can parse keeps its meaning (``packaging``'s normal form):
+    ``3.0.0.dev1`` stays a dev release, ``1.0.post2`` a post release, ``v2.1-beta``
+    becomes ``2.1b0``. A local part (``1.0+build.5``) is dropped: package indexes refuse
+    local versions, and the public version is the same release. Our own rules cover
+    only what PEP 440 cannot read: date versions (``2023-10-16`` -> ``2023.10.16``) and
+    loose labels (``1.2.0-beta.3-SNAPSHOT`` -> ``1.2.0b3``); anything else is ``0.0.0``.
+    """
+    text = raw.strip()
+    date = _DATE_VERSION.match(text)
+    if date:
+        text = ".".join(str(int(part)) for part in date.groups()) + text[date.end():]
+    try:
+        return Version(text).public
+    except InvalidVersion:
+        pass
+    match = _LOOSE_VERSION.match(text.lower().lstrip("v"))
     if not match:
         return "0.0.0"
     release, label, number = match.groups()
@@ -63,17 +96,20 @@ def pep440_version(raw: str) -> str:
     if label:
         kind = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc"}.get(label, label)
         version += f"{kind}{number or 0}"
-    return version
+    return str(Version(version))
 
 
 def generate(specs: str | Path | list[str | Path], options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
     """Generate one package from one spec, or from several (a sub-package per spec)."""
     spec_list = [specs] if isinstance(specs, (str, Path)) else list(specs)
     report = progress or (lambda message: None)
+    ref_root = options.ref_root if options.ref_root is not None else default_ref_root(spec_list)
     loaded = []
     for spec in spec_list:
         report(f"reading {spec}")
-        loaded.append(_load(spec, strict=options.strict, allow_skip=options.allow_skip))
+        loaded.append(
+            _load(spec, strict=options.strict, allow_skip=options.allow_skip, ref_root=ref_root, max_file_size=options.max_file_size)
+        )
     warnings = tuple(w for _, spec_warnings, _ in loaded for w in spec_warnings)
     apis = [api for api, _, _ in loaded]
     inputs = tuple(sorted({path for _, _, paths in loaded for path in paths}))
@@ -97,11 +133,19 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
         rendered = render_package(top, version, options.templates, subpackages=subpackages)
         counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))
     files = rendered.files
-    black_files = None if options.format_all else rendered.needs_black
-    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files")
-    formatted, count = format_files(files, black_files)
-    through_black = len(rendered.needs_black) if black_files is not None else sum(p.endswith(".py") for p in files)
-    report(f"in black's style: {through_black} modules through black ({count} formatted, the rest from its cache)")
+    # The runtime is copied verbatim: its sources are kept black-formatted in the repository.
+    modules = {path for path in files if path.endswith(".py") and not path.startswith(f"{package}/_runtime/")}
+    for_black = modules if options.format_all else rendered.needs_black
+    black_note = f"; formatting {len(for_black)} with black" if for_black else "; all in black's style without black"
+    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files{black_note}")
+    try:
+        formatted, count = format_files(files, for_black)
+    except InternalError as exc:
+        if options.templates is None:
+            raise
+        raise InputError(f"{exc}; --templates {options.templates} overrides templates, check them first") from None
+    if for_black:
+        report(f"black formatted {count} of {len(for_black)} modules (the rest came from its cache)")
     return Generated(tuple(apis), package, formatted, warnings, count, inputs)
 
 

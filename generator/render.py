@@ -7,7 +7,6 @@ identifiers come from the planner's single sanitizer.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,6 +32,16 @@ def builtin_templates_dir() -> Path:
 # ---------------------------------------------------------------- escaping filters
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_TOML_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (a JSON ``"\\ud800"`` escape) spelled out as ``\\ud800``.
+
+    They cannot be written as UTF-8; every text filter passes its input through this.
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def pystr(value: Any) -> str:
@@ -50,7 +59,7 @@ def pytuple(value: Any) -> str:
 
 def oneline(value: Any) -> str:
     """Spec text on one line, safe inside a docstring or comment."""
-    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    text = " ".join(_CONTROL.sub(" ", _encodable(str(value))).split())
     return _docsafe(text)
 
 
@@ -62,7 +71,7 @@ def _docsafe(text: str) -> str:
 def docbody(value: Any) -> str:
     """Spec text as docstring lines, indented as black leaves a docstring (PEP 257 trimming:
     the first line stripped, the common indentation of the others removed)."""
-    lines = [_expand_leading_tabs(_CONTROL.sub(" ", line)).rstrip() for line in str(value).strip().splitlines()]
+    lines = [_expand_leading_tabs(_CONTROL.sub(" ", line)).rstrip() for line in _encodable(str(value)).strip().splitlines()]
     if not lines:
         return ""
     rest = lines[1:]
@@ -93,7 +102,10 @@ def docstring(value: Any, indent: int = 0) -> str:
 
 
 def tomlstr(value: Any) -> str:
-    return json.dumps(str(value))
+    """A TOML basic string (``json.dumps`` would write surrogate pairs, which TOML refuses)."""
+    text = _encodable(str(value))
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _TOML_CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", escaped) + '"'
 
 
 def field_default(field: PlannedField) -> str:
@@ -246,11 +258,8 @@ def render_package(
     files = _render_files(plan, package_version, user_templates, subpackages)
     needs_black: set[str] = set()
     for path, text in files.items():
-        if not path.endswith(".py"):
-            continue
-        if "/_runtime/" in path:
-            needs_black.add(path)
-            continue
+        if not path.endswith(".py") or "/_runtime/" in path:
+            continue  # the runtime's sources are black-formatted in the repository
         if user_templates is not None:
             needs_black.add(path)  # a user's template makes no promise about its layout
             continue

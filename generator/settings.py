@@ -8,6 +8,9 @@
     strict = false
     allow-skip = false
     templates = "accessgen-templates"
+    ref-root = ".."                # the folder $refs may not leave (default: the enclosing repository)
+    max-file-size = "64MiB"        # the largest file a spec may read
+    lock-timeout = 60              # seconds to wait for another run writing the same output
 
 Relative paths are relative to the pyproject.toml that holds them.
 """
@@ -19,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AccessgenError
+from .errors import InputError, excerpt
+from .files import DEFAULT_MAX_FILE_SIZE, UnreadableFile, parse_size, read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,10 +41,16 @@ class Settings:
     strict: bool = False
     allow_skip: bool = False
     templates: Path | None = None
+    ref_root: Path | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    lock_timeout: float | None = None
     source: Path | None = field(default=None, compare=False)
 
 
-_KEYS = {"specs", "output", "package-name", "package-version", "strict", "allow-skip", "templates"}
+_KEYS = {
+    "specs", "output", "package-name", "package-version", "strict", "allow-skip", "templates",
+    "ref-root", "max-file-size", "lock-timeout",
+}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -56,19 +66,21 @@ def load_settings(pyproject: Path | None) -> Settings:
     if pyproject is None:
         return Settings()
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AccessgenError(f"{pyproject}: cannot read settings ({exc})") from None
+        data = tomllib.loads(read_regular_file(pyproject, 16 * 1024 * 1024).decode("utf-8"))
+    except UnreadableFile as exc:
+        raise InputError(f"{pyproject}: cannot read settings: {exc.reason}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{pyproject}: cannot read settings: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise AccessgenError(f"{pyproject}: invalid TOML ({exc})") from None
+        raise InputError(f"{pyproject}: invalid TOML ({exc})") from None
     table = data.get("tool", {}).get("accessgen")
     if table is None:
         return Settings()
     if not isinstance(table, dict):
-        raise AccessgenError(f"{pyproject}: [tool.accessgen] must be a table")
+        raise InputError(f"{pyproject}: [tool.accessgen] must be a table")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise AccessgenError(f"{pyproject}: unknown [tool.accessgen] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
+        raise InputError(f"{pyproject}: unknown [tool.accessgen] setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
     base = pyproject.parent
     specs, names = _specs(table.get("specs", []), base, pyproject)
     return Settings(
@@ -80,6 +92,9 @@ def load_settings(pyproject: Path | None) -> Settings:
         strict=_bool(table, "strict", pyproject),
         allow_skip=_bool(table, "allow-skip", pyproject),
         templates=base / _string(table, "templates", pyproject) if "templates" in table else None,
+        ref_root=base / _string(table, "ref-root", pyproject) if "ref-root" in table else None,
+        max_file_size=_size(table, "max-file-size", pyproject),
+        lock_timeout=_seconds(table, "lock-timeout", pyproject),
         source=pyproject,
     )
 
@@ -88,7 +103,7 @@ def _specs(raw: Any, base: Path, pyproject: Path) -> tuple[tuple[Path, ...], tup
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list):
-        raise AccessgenError(f"{pyproject}: [tool.accessgen] specs must be a list of paths or {{ path, name }} tables")
+        raise InputError(f"{pyproject}: [tool.accessgen] specs must be a list of paths or {{ path, name }} tables")
     paths: list[Path] = []
     names: list[str] = []
     for entry in raw:
@@ -99,19 +114,37 @@ def _specs(raw: Any, base: Path, pyproject: Path) -> tuple[tuple[Path, ...], tup
             paths.append(base / entry["path"])
             names.append(str(entry.get("name", "")))
         else:
-            raise AccessgenError(f"{pyproject}: [tool.accessgen] specs entry {entry!r} is neither a path nor a {{ path, name }} table")
+            raise InputError(f"{pyproject}: [tool.accessgen] specs entry {excerpt(entry)} is neither a path nor a {{ path, name }} table")
     return tuple(paths), tuple(names)
 
 
 def _string(table: dict[str, Any], key: str, pyproject: Path) -> str:
     value = table[key]
     if not isinstance(value, str) or not value:
-        raise AccessgenError(f"{pyproject}: [tool.accessgen] {key} must be a non-empty string")
+        raise InputError(f"{pyproject}: [tool.accessgen] {key} must be a non-empty string")
     return value
 
 
 def _bool(table: dict[str, Any], key: str, pyproject: Path) -> bool:
     value = table.get(key, False)
     if not isinstance(value, bool):
-        raise AccessgenError(f"{pyproject}: [tool.accessgen] {key} must be true or false")
+        raise InputError(f"{pyproject}: [tool.accessgen] {key} must be true or false")
     return value
+
+
+def _size(table: dict[str, Any], key: str, pyproject: Path) -> int:
+    if key not in table:
+        return DEFAULT_MAX_FILE_SIZE
+    try:
+        return parse_size(table[key])
+    except ValueError as exc:
+        raise InputError(f"{pyproject}: [tool.accessgen] {key}: {exc}") from None
+
+
+def _seconds(table: dict[str, Any], key: str, pyproject: Path) -> float | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InputError(f"{pyproject}: [tool.accessgen] {key} must be a number of seconds, 0 or more")
+    return float(value)

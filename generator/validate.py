@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Diagnostic, SpecError
+from .errors import Diagnostic, SpecError, excerpt
 from .load import NodeKey, SpecSource, join_pointer, lookup, split_pointer
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -43,8 +43,12 @@ def validate(source: SpecSource, *, strict: bool = False) -> ValidationResult:
 def _description_refs(tree: Any, pointer: str = "") -> Iterator[str]:
     """Pointers of ``description: {$ref: ...}`` nodes, which OpenAPI does not allow."""
     stack = [(tree, pointer)]
+    seen: set[int] = set()  # YAML aliases share containers: each is walked once
     while stack:
         node, at = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, dict):
             for key, child in node.items():
                 child_at = join_pointer(at, key)
@@ -112,10 +116,15 @@ def _locate(tree: Any, pointer: str, instance: Any) -> str:
     if instance is _NO_INSTANCE or lookup(tree, pointer) == instance or not pointer:
         return pointer
     stack: list[tuple[Any, str]] = [(tree, "")]
+    seen: set[int] = set()  # YAML aliases share containers: each is walked once
     while stack:
         node, at = stack.pop()
         if at.endswith(pointer) and node == instance:
             return at
+        if isinstance(node, (dict, list)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if isinstance(node, dict):
             stack.extend((child, join_pointer(at, key)) for key, child in reversed(list(node.items())))
         elif isinstance(node, list):
@@ -202,9 +211,9 @@ def _semantic_findings(source: SpecSource) -> Iterator[Diagnostic]:
                 continue
             for name in requirement:
                 if name not in declared:
-                    known = ", ".join(sorted(declared)) or "none"
+                    known = ", ".join(excerpt(d) for d in sorted(declared)[:10]) or "none"
                     yield Diagnostic(
-                        f"security requirement names scheme {name!r}, which components.securitySchemes does not declare (declared: {known})",
+                        f"security requirement names scheme {excerpt(name)}, which components.securitySchemes does not declare (declared: {known})",
                         source.location(NodeKey(key.path, join_pointer(key.pointer, index, name))),
                     )
 
@@ -218,7 +227,7 @@ def _semantic_findings(source: SpecSource) -> Iterator[Diagnostic]:
             if op_id in seen_ids:
                 first = seen_ids[op_id]
                 yield Diagnostic(
-                    f"duplicate operationId {op_id!r} (first used at {source.location(first)})",
+                    f"duplicate operationId {excerpt(op_id)} (first used at {source.location(first)})",
                     source.location(NodeKey(op_key.path, join_pointer(op_key.pointer, "operationId"))),
                 )
             else:
@@ -227,7 +236,7 @@ def _semantic_findings(source: SpecSource) -> Iterator[Diagnostic]:
         for raw_param, param_key in _parameters(source, item, item_key, op, op_key):
             if raw_param.get("in") == "path" and raw_param.get("name") not in template_vars:
                 yield Diagnostic(
-                    f"path parameter {raw_param.get('name')!r} does not appear in the path template {path!r}",
+                    f"path parameter {excerpt(raw_param.get('name'))} does not appear in the path template {excerpt(path)}",
                     source.location(param_key),
                 )
 

@@ -1,4 +1,4 @@
-"""Every bad input: one clear message naming the file and location, exit 1, no traceback, OUT untouched."""
+"""Every bad input: one clear message naming the file and location, exit 3 (4 for output errors), no traceback, OUT untouched."""
 
 from __future__ import annotations
 
@@ -79,21 +79,22 @@ def test_bad_spec_is_one_clear_error_and_output_is_untouched(case: str, tmp_path
         spec.write_text(text)
     before = tree_digest(previous_output)
     result = run_cli("generate", str(spec), "-o", str(previous_output), cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 3, "invalid input"
     assert "Traceback" not in result.stderr + result.stdout
     assert expected in result.stderr
     assert name in result.stderr, "the message names the file"
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines and all(line.startswith("accessgen:") for line in lines), result.stderr
     assert tree_digest(previous_output) == before
-    assert not [p for p in previous_output.parent.iterdir() if p.name.startswith(".out.accessgen")], "no staging left behind"
+    staging = [p for p in previous_output.parent.iterdir() if p.name.startswith((".out.accessgen-new", ".out.accessgen-old"))]
+    assert not staging, "no staging left behind"
 
 
 def test_location_includes_pointer_and_line(tmp_path: Path) -> None:
     text, name, _ = CASES["undeclared scheme"]
     (tmp_path / name).write_text(text)
     result = run_cli("validate", name, cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert "undeclared.yaml:8 at #/paths/~1things/get/security/0/accessToken" in result.stderr, result.stderr
 
 
@@ -101,7 +102,7 @@ def test_output_path_that_is_a_file(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     out.write_text("keep me\n")
     result = run_cli("generate", str(SPECS / "mixed-security.yaml"), "-o", str(out), cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 4, "an output error"
     assert "Traceback" not in result.stderr
     assert f"output path {out} exists and is not a directory" in result.stderr
     assert out.read_text() == "keep me\n"
@@ -114,7 +115,7 @@ def test_generated_file_never_clobbers_a_user_file(tmp_path: Path) -> None:
     out.mkdir()
     (out / "README.md").write_text("my own readme\n")
     result = run_cli("generate", str(spec), "-o", str(out), "--package-name", "things", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 4, "a user file in the way is an output error"
     assert "README.md" in result.stderr and "did not write" in result.stderr
     assert (out / "README.md").read_text() == "my own readme\n"
     assert sorted(p.name for p in out.iterdir()) == ["README.md"]

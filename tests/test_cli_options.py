@@ -40,7 +40,7 @@ package-version = "7.1.0"
 
     (tmp_path / "pyproject.toml").write_text("[tool.accessgen]\nspecz = []\n")
     bad = run_cli("generate", cwd=tmp_path)
-    assert bad.returncode == 1 and "unknown [tool.accessgen] setting(s) specz" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 3 and "unknown [tool.accessgen] setting(s) specz" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_templates_override_by_file_name(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_progress_on_a_terminal_and_quiet_otherwise(tmp_path: Path) -> None:
     code, shown = run_on_terminal(["generate", str(SPECS / "mixed-security.yaml"), "-o", "out"], tmp_path)
     assert code == 0
     assert "accessgen: reading" in shown and "11 operations, 0 models, 17 files" in shown
-    assert "in black's style" in shown
+    assert "in black's style without black" in shown
     code, quiet = run_on_terminal(["generate", str(SPECS / "mixed-security.yaml"), "-o", "out2", "-q"], tmp_path)
     assert code == 0 and quiet.strip() == ""
     piped = run_cli("generate", str(SPECS / "mixed-security.yaml"), "-o", "out3", cwd=tmp_path)
@@ -95,7 +95,7 @@ def test_allow_skip_names_what_it_leaves_out(tmp_path: Path) -> None:
 """
     )
     strict = run_cli("generate", str(spec), "-o", "out", cwd=tmp_path)
-    assert strict.returncode == 1 and "#/components/responses/Gone does not exist" in strict.stderr
+    assert strict.returncode == 3 and "#/components/responses/Gone does not exist" in strict.stderr
     assert not (tmp_path / "out").exists()
     lenient = run_cli("generate", str(spec), "-o", "out", "--allow-skip", cwd=tmp_path)
     assert lenient.returncode == 0, lenient.stderr

@@ -448,7 +448,7 @@ def test_cli_identical_specs(base_spec: Path) -> None:
 
 def test_cli_bad_spec_is_one_clear_error(base_spec: Path, tmp_path: Path) -> None:
     result = run_diff(base_spec, tmp_path / "missing.yaml")
-    assert result.returncode == 1
+    assert result.returncode == 3, "an unreadable spec is not a breaking change (exit 1)"
     assert result.stdout == ""
     assert result.stderr.strip().count("\n") == 0 and "file not found" in result.stderr
     assert "Traceback" not in result.stderr

@@ -65,7 +65,7 @@ paths:
             application/json:
               schema: {$ref: '../common/schemas.yaml#/Node'}
 """)
-    api, _ = build_api(load_spec(spec))
+    api, _ = build_api(load_spec(spec, ref_root=tmp_path))  # not in a repository: ../ needs a wider root
     response = api.operations[0].responses[0].type
     assert isinstance(response, ModelRef)
     node = api.model(response.key)
@@ -95,7 +95,7 @@ paths:
 
 @pytest.mark.skipif(not SHARED_SPECS.is_dir(), reason="../shared/specs is absent (only in the accessgen workspace)")
 def test_apiture_multi_file_spec_loads() -> None:
-    source = load_spec(SHARED_SPECS / "apiture-ref-resolver-testdata" / "api-b" / "api.yaml")
+    source = load_spec(SHARED_SPECS / "apiture-ref-resolver-testdata" / "api-b" / "api.yaml", ref_root=SHARED_SPECS)
     assert len(source.documents) > 1
     api, _ = build_api(source)
     assert api.operations

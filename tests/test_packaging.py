@@ -17,6 +17,16 @@ def test_wheel_ships_templates_and_runtime(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )
     assert build.returncode == 0, build.stderr
+    from generator import __version__
+
+    (wheel,) = wheels.glob("*.whl")
+    assert wheel.name == f"accessgen-{__version__}-py3-none-any.whl", "the version comes from generator/__init__.py"
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(f"accessgen-{__version__}.dist-info/METADATA").decode()
+        assert f"accessgen-{__version__}.dist-info/licenses/LICENSE" in archive.namelist()
+    assert "License-Expression: MIT" in metadata and "Classifier: Typing :: Typed" in metadata
     site = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), *map(str, wheels.glob("*.whl"))],

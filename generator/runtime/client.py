@@ -114,7 +114,9 @@ class OperationSpec(Generic[T]):
     def responses_by_status(self) -> dict[str, ResponseSpec]:
         by_status: dict[str, ResponseSpec] = {}
         for spec in self.responses:
-            by_status.setdefault(spec.status.upper() if spec.status.upper().endswith("XX") else spec.status, spec)
+            by_status.setdefault(
+                spec.status.upper() if spec.status.upper().endswith("XX") else spec.status, spec
+            )
         return by_status
 
 
@@ -176,7 +178,9 @@ def next_value(op: OperationSpec[Any], page: Any, seen: set[str]) -> str | None:
 
 def checked_link(op: OperationSpec[Any], value: str) -> str:
     if not value.startswith(("http://", "https://", "/", "?")):
-        raise PaginationError(f"{op.operation_id}: the next-page link {value[:40]!r} is not a URL; the client does not guess one")
+        raise PaginationError(
+            f"{op.operation_id}: the next-page link {value[:40]!r} is not a URL; the client does not guess one"
+        )
     return value
 
 
@@ -210,7 +214,9 @@ class ClientCore:
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self._base_path = base_url.rstrip("/")
         self._schemes = dict(schemes)
-        self._credentials = {name: value for name, value in credentials.items() if value is not None}
+        self._credentials = {
+            name: value for name, value in credentials.items() if value is not None
+        }
         self._session = session
         self._headers = dict(headers or {})
         self._chosen: dict[int, tuple[OperationSpec[Any], tuple[str, ...]]] = {}
@@ -288,28 +294,46 @@ class ClientCore:
             if value is None:
                 continue
             if spec.location == "path":
-                path = path.replace("{" + spec.name + "}", encode_path(spec.name, value, spec.style, spec.explode))
+                path = path.replace(
+                    "{" + spec.name + "}", encode_path(spec.name, value, spec.style, spec.explode)
+                )
             elif spec.location == "query":
-                params.extend(encode_query_or_cookie(spec.name, value, spec.style, spec.explode, spec.content_json))
+                params.extend(
+                    encode_query_or_cookie(
+                        spec.name, value, spec.style, spec.explode, spec.content_json
+                    )
+                )
             elif spec.location == "header":
                 headers[spec.name] = encode_header(value, spec.explode, spec.content_json)
             else:
-                cookies.extend(encode_query_or_cookie(spec.name, value, spec.style, spec.explode, spec.content_json))
+                cookies.extend(
+                    encode_query_or_cookie(
+                        spec.name, value, spec.style, spec.explode, spec.content_json
+                    )
+                )
         if op.accept and not any(name.lower() == "accept" for name in headers):
             headers["Accept"] = op.accept
         prepared = _Prepared(op.method.upper(), self._base_path + path, params, headers, cookies)
         if body is not None and op.body_media_type is not None:
             encoded = encode_body(body, op.body_kind or "json", op.body_media_type)
-            prepared.content, prepared.data, prepared.files = encoded.content, encoded.data, encoded.files
+            prepared.content, prepared.data, prepared.files = (
+                encoded.content,
+                encoded.data,
+                encoded.files,
+            )
             prepared.replayable = encoded.replayable
             if encoded.content_type:
                 prepared.headers["Content-Type"] = encoded.content_type
         return prepared
 
-    def build(self, http: httpx.Client | httpx.AsyncClient, prepared: _Prepared, token: str | None) -> httpx.Request:
+    def build(
+        self, http: httpx.Client | httpx.AsyncClient, prepared: _Prepared, token: str | None
+    ) -> httpx.Request:
         headers = prepared.headers  # already the request's own copy
         if token is not None:
-            headers["Authorization"] = f"Bearer {token}"  # a replay overwrites it with the new token
+            headers["Authorization"] = (
+                f"Bearer {token}"  # a replay overwrites it with the new token
+            )
         if prepared.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in prepared.cookies)
         return http.build_request(
@@ -325,7 +349,9 @@ class ClientCore:
     def same_origin(self, url: httpx.URL) -> bool:
         return _origin(url) == _origin(self.base_url)
 
-    def redirect_request(self, response: httpx.Response, request: httpx.Request) -> httpx.Request | None:
+    def redirect_request(
+        self, response: httpx.Response, request: httpx.Request
+    ) -> httpx.Request | None:
         """The request that follows a redirect, without credentials when it leaves our origin."""
         if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
             return None
@@ -361,7 +387,11 @@ class ClientCore:
             return ApiResponse(status, response.headers, content, parsed)
         body: Any = None
         try:
-            body = _decode(spec, content) if spec is not None else (json.loads(content) if content else None)
+            body = (
+                _decode(spec, content)
+                if spec is not None
+                else (json.loads(content) if content else None)
+            )
         except Exception:
             try:
                 body = json.loads(content) if content else None
@@ -373,7 +403,11 @@ class ClientCore:
 def _response_spec(op: OperationSpec[Any], status: int) -> ResponseSpec | None:
     """The declared response for a status: exact, then its range (2XX), then default."""
     by_status = op.responses_by_status
-    return by_status.get(str(status)) or by_status.get(f"{str(status)[0]}XX") or by_status.get("default")
+    return (
+        by_status.get(str(status))
+        or by_status.get(f"{str(status)[0]}XX")
+        or by_status.get("default")
+    )
 
 
 def _decode(spec: ResponseSpec, content: bytes) -> Any:
@@ -405,7 +439,14 @@ def _field_for(model: BaseModel, alias: str) -> str:
 
 
 class SyncClientCore(ClientCore):
-    def __init__(self, base_url: str, *, http_client: httpx.Client | None, timeout: float | httpx.Timeout, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http_client: httpx.Client | None,
+        timeout: float | httpx.Timeout,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(base_url, **kwargs)
         self._owns_http = http_client is None
         self.http = http_client if http_client is not None else httpx.Client(timeout=timeout)
@@ -414,7 +455,9 @@ class SyncClientCore(ClientCore):
         if self._owns_http:
             self.http.close()
 
-    def request(self, op: OperationSpec[T], args: Sequence[Any] = (), body: Any = None) -> ApiResponse[T]:
+    def request(
+        self, op: OperationSpec[T], args: Sequence[Any] = (), body: Any = None
+    ) -> ApiResponse[T]:
         alternative = self.choose_alternative(op)
         prepared = self.prepare(op, args, body)
         self.apply_fixed_credentials(prepared, alternative)
@@ -424,7 +467,13 @@ class SyncClientCore(ClientCore):
         session = self._session if self.uses_token(alternative) else None
         token = session.access_token() if session is not None else None
         response = self._send(self.build(self.http, prepared, token))
-        if response.status_code == 401 and session is not None and token is not None and session.can_refresh and prepared.replayable:
+        if (
+            response.status_code == 401
+            and session is not None
+            and token is not None
+            and session.can_refresh
+            and prepared.replayable
+        ):
             response.close()
             token = session.refresh_after_rejection(token)
             response = self._send(self.build(self.http, prepared, token))
@@ -467,7 +516,14 @@ class SyncClientCore(ClientCore):
 
 
 class AsyncClientCore(ClientCore):
-    def __init__(self, base_url: str, *, http_client: httpx.AsyncClient | None, timeout: float | httpx.Timeout, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http_client: httpx.AsyncClient | None,
+        timeout: float | httpx.Timeout,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(base_url, **kwargs)
         self._owns_http = http_client is None
         self.http = http_client if http_client is not None else httpx.AsyncClient(timeout=timeout)
@@ -476,17 +532,27 @@ class AsyncClientCore(ClientCore):
         if self._owns_http:
             await self.http.aclose()
 
-    async def request(self, op: OperationSpec[T], args: Sequence[Any] = (), body: Any = None) -> ApiResponse[T]:
+    async def request(
+        self, op: OperationSpec[T], args: Sequence[Any] = (), body: Any = None
+    ) -> ApiResponse[T]:
         alternative = self.choose_alternative(op)
         prepared = self.prepare(op, args, body)
         self.apply_fixed_credentials(prepared, alternative)
         return self.parse(op, await self._send_prepared(prepared, alternative))
 
-    async def _send_prepared(self, prepared: _Prepared, alternative: tuple[str, ...]) -> httpx.Response:
+    async def _send_prepared(
+        self, prepared: _Prepared, alternative: tuple[str, ...]
+    ) -> httpx.Response:
         session = self._session if self.uses_token(alternative) else None
         token = await session.async_access_token() if session is not None else None
         response = await self._send(self.build(self.http, prepared, token))
-        if response.status_code == 401 and session is not None and token is not None and session.can_refresh and prepared.replayable:
+        if (
+            response.status_code == 401
+            and session is not None
+            and token is not None
+            and session.can_refresh
+            and prepared.replayable
+        ):
             await response.aclose()
             token = await session.async_refresh_after_rejection(token)
             response = await self._send(self.build(self.http, prepared, token))
@@ -511,7 +577,9 @@ class AsyncClientCore(ClientCore):
         self.apply_fixed_credentials(prepared, alternative)
         return self.parse(op, await self._send_prepared(prepared, alternative))
 
-    async def paginate(self, op: OperationSpec[Any], args: Sequence[Any], body: Any) -> AsyncIterator[Any]:
+    async def paginate(
+        self, op: OperationSpec[Any], args: Sequence[Any], body: Any
+    ) -> AsyncIterator[Any]:
         """Every item of every page, from the first request to the last page."""
         assert op.pagination is not None
         page = await self.request(op, args, body)

@@ -20,7 +20,9 @@ from .models import REQUEST_CONTEXT
 def to_jsonable(value: Any) -> Any:
     """Plain JSON data for a parameter or body value (models dumped by alias, unset fields left out)."""
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT)
+        return value.model_dump(
+            mode="json", by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT
+        )
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
@@ -82,7 +84,9 @@ def encode_path(name: str, value: Any, style: str, explode: bool) -> str:
     return text
 
 
-def encode_query_or_cookie(name: str, value: Any, style: str, explode: bool, content_json: bool = False) -> list[tuple[str, str]]:
+def encode_query_or_cookie(
+    name: str, value: Any, style: str, explode: bool, content_json: bool = False
+) -> list[tuple[str, str]]:
     data = to_jsonable(value)
     if content_json:
         return [(name, json.dumps(data, separators=(",", ":")))]
@@ -100,7 +104,9 @@ def encode_query_or_cookie(name: str, value: Any, style: str, explode: bool, con
             return list(_deep_object(name, data))
         if explode:
             return [(str(k), scalar_text(v)) for k, v in data.items()]
-        return [(name, ",".join(part for k, v in data.items() for part in (str(k), scalar_text(v))))]
+        return [
+            (name, ",".join(part for k, v in data.items() for part in (str(k), scalar_text(v))))
+        ]
     return [(name, scalar_text(data))]
 
 
@@ -137,15 +143,26 @@ class EncodedBody:
 def encode_body(body: Any, kind: str, media_type: str) -> EncodedBody:
     if kind == "json":
         if isinstance(body, BaseModel):
-            content = body.model_dump_json(by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT).encode()
+            content = body.model_dump_json(
+                by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT
+            ).encode()
         else:
-            content = json.dumps(to_jsonable(body), separators=(",", ":"), ensure_ascii=False).encode()
+            content = json.dumps(
+                to_jsonable(body), separators=(",", ":"), ensure_ascii=False
+            ).encode()
         return EncodedBody(content=content, content_type=media_type)
     if kind == "form":
         pairs = form_pairs(to_jsonable(body))
-        return EncodedBody(content=urlencode(pairs).encode("ascii"), content_type="application/x-www-form-urlencoded")
+        return EncodedBody(
+            content=urlencode(pairs).encode("ascii"),
+            content_type="application/x-www-form-urlencoded",
+        )
     if kind == "multipart":
-        raw = body.model_dump(by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT) if isinstance(body, BaseModel) else dict(body)
+        raw = (
+            body.model_dump(by_alias=True, exclude_unset=True, context=REQUEST_CONTEXT)
+            if isinstance(body, BaseModel)
+            else dict(body)
+        )
         parts: list[tuple[str, Any]] = []
         replayable = True
         for key, value in raw.items():
@@ -157,7 +174,16 @@ def encode_body(body: Any, kind: str, media_type: str) -> EncodedBody:
                 parts.append((key, value))
                 replayable = False
             elif isinstance(value, (dict, list, BaseModel)):
-                parts.append((key, (None, json.dumps(to_jsonable(value), separators=(",", ":")), "application/json")))
+                parts.append(
+                    (
+                        key,
+                        (
+                            None,
+                            json.dumps(to_jsonable(value), separators=(",", ":")),
+                            "application/json",
+                        ),
+                    )
+                )
             else:
                 parts.append((key, (None, scalar_text(to_jsonable(value)))))
         return EncodedBody(files=parts, replayable=replayable)

@@ -6,7 +6,13 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 REQUEST_CONTEXT = {"accessgen_request": True}
 
@@ -30,9 +36,15 @@ class ReadOnlyAwareModel(ApiModel):
     read_only_fields: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
-    def _leave_out_read_only(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+    def _leave_out_read_only(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
         data = handler(self)
-        if isinstance(data, dict) and isinstance(info.context, dict) and info.context.get("accessgen_request"):
+        if (
+            isinstance(data, dict)
+            and isinstance(info.context, dict)
+            and info.context.get("accessgen_request")
+        ):
             for name in self.read_only_fields:
                 field = type(self).model_fields[name]
                 data.pop(field.serialization_alias or name, None)

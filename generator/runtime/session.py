@@ -667,6 +667,7 @@ class Session:
         self, flight: _Flight, lead: bool, current: TokenSet | None, reason: str
     ) -> TokenSet:
         import asyncio
+
         if not lead:
             return await asyncio.wrap_future(flight.future)
         try:
@@ -689,6 +690,7 @@ class Session:
 
     def _task_done(self, flight: _Flight, task: asyncio.Task[None]) -> None:
         import asyncio
+
         self._tasks.discard(task)
         if not flight.future.done():
             # Cancelled before it ever ran (its loop shutting down): the waiters must
@@ -765,6 +767,7 @@ class _Flight:
 
     def __init__(self, *, is_async: bool) -> None:
         import concurrent.futures
+
         self.future: concurrent.futures.Future[TokenSet] = concurrent.futures.Future()
         # A RUNNING future cannot be cancelled: a cancelled waiter (asyncio.wrap_future
         # propagates cancellation) must not cancel the refresh the others wait for.
@@ -777,6 +780,7 @@ class _Flight:
 
     def is_reentrant(self, *, is_async: bool) -> bool:
         import asyncio
+
         ident = threading.get_ident()
         if ident in self._threads:
             return True

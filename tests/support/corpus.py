@@ -130,7 +130,8 @@ def spec_facts(path: Path) -> SpecFacts:
             return SpecFacts("fragment", version, reason="neither 'paths' nor 'webhooks' at the top level")
     facts = SpecFacts(kind, version)
     try:
-        keys = [(method.upper(), p) for p, method, *_ in iter_operations(SpecSource(doc))]
+        # Split specs (Apiture's) reach "../" within the corpus, which is not a git repository.
+        keys = [(method.upper(), p) for p, method, *_ in iter_operations(SpecSource(doc, ref_root=shared_specs_dir()))]
     except AccessgenError as exc:
         facts.reason = f"operations not countable: {str(exc).splitlines()[0]}"
         return facts
@@ -238,6 +239,7 @@ def run_entry(entry: CorpusEntry, workdir: Path, cache_dir: Path) -> Outcome:
     out = workdir / name
     env = dict(os.environ, ACCESSGEN_CACHE_DIR=str(cache_dir), PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE="1")
     command = [sys.executable, "-m", "generator", "generate", str(entry.path), "-o", str(out), "--package-name", package, "-q"]
+    command += ["--ref-root", str(shared_specs_dir())]  # split specs reach "../" within the corpus
     try:
         gen = subprocess.run(command, env=env, cwd=workdir, capture_output=True, text=True, timeout=GENERATE_TIMEOUT)
     except subprocess.TimeoutExpired:
