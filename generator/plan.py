@@ -160,6 +160,8 @@ class PackagePlan:
     generator_version: str
     token_urls: tuple[tuple[str, str], ...] = ()
     openid_configuration_url: str | None = None
+    authorization_url: str | None = None
+    default_scopes: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- patterns
@@ -611,7 +613,26 @@ class Planner:
             generator_version=self.generator_version,
             token_urls=self._token_urls(),
             openid_configuration_url=next((s.openid_connect_url for s in self.api.security_schemes if s.openid_connect_url), None),
+            authorization_url=next((f.authorization_url for s in self.api.security_schemes for f in s.flows if f.kind == "authorizationCode" and f.authorization_url), None),
+            default_scopes=self._sign_in_scopes(),
         )
+
+    def _sign_in_scopes(self) -> tuple[str, ...]:
+        """The scopes of the first scheme a user signs in with: its authorizationCode flow's, or for
+        openIdConnect (which declares none) those the operations require of it, in spec order."""
+        for scheme in self.api.security_schemes:
+            flow = next((f for f in scheme.flows if f.kind == "authorizationCode"), None)
+            if flow is not None:
+                return flow.scopes
+            if scheme.type == "openIdConnect":
+                scopes: list[str] = []
+                for op in self.api.operations:
+                    for req in op.security.alternatives:
+                        for use in req.schemes:
+                            if use.scheme == scheme.name:
+                                scopes.extend(s for s in use.scopes if s not in scopes)
+                return tuple(scopes)
+        return ()
 
     def _token_urls(self) -> tuple[tuple[str, str], ...]:
         """Default token endpoints by grant type, from the first token scheme (spec order) declaring one."""
@@ -620,6 +641,8 @@ class Planner:
             for flow in scheme.flows:
                 if flow.kind == "clientCredentials" and flow.token_url:
                     urls.setdefault("client_credentials", flow.token_url)
+                if flow.kind == "authorizationCode" and flow.token_url:
+                    urls.setdefault("authorization_code", flow.token_url)
             endpoint = scheme.token_endpoint
             if endpoint and scheme.type == "oauth2":
                 urls.setdefault("refresh_token", endpoint)
@@ -665,4 +688,6 @@ def combine_plans(package: str, plans: list[PackagePlan]) -> PackagePlan:
         generator_version=plans[0].generator_version,
         token_urls=tuple(sorted(token_urls.items())),
         openid_configuration_url=next((p.openid_configuration_url for p in plans if p.openid_configuration_url), None),
+        authorization_url=next((p.authorization_url for p in plans if p.authorization_url), None),
+        default_scopes=tuple(_dedupe([scope for p in plans for scope in p.default_scopes])),
     )
