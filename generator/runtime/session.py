@@ -1163,7 +1163,7 @@ class Session:
         try:
             await asyncio.shield(task)  # raises what on_refresh raised, if anything
         except asyncio.CancelledError:
-            if not task.cancelled():
+            if not task.cancelled() or _cancel_requested(flight.future.done()):
                 raise  # this caller was cancelled; the refresh carries on for the others
             # The refresh task itself was cancelled: the refresh has failed, or goes on
             # in its worker thread. Either way its outcome arrives like the waiters'.
@@ -1342,6 +1342,20 @@ class Session:
         if inspect.isawaitable(result):
             result = await result
         return self._coerce(result)
+
+
+def _cancel_requested(outcome_known: bool) -> bool:
+    """Whether the running task itself has been asked to stop.
+
+    Python 3.11+ tells (``Task.cancelling``); before, a caller whose refresh task was
+    cancelled is assumed cancelled too unless the outcome is already known.
+    """
+    import asyncio
+
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    if cancelling is None:
+        return not outcome_known
+    return bool(cancelling())
 
 
 def _own_revocation_result(result: Any) -> RevocationResult:

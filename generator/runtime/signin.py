@@ -99,6 +99,7 @@ DEFAULT_CALLBACK_PATH = "/callback"
 _LOOPBACK_HOST = "127.0.0.1"
 _MAX_REQUEST_HEAD = 16 * 1024
 _REQUEST_READ_TIMEOUT = 10.0
+_OPENER_GRACE = 2.0
 _CLOCK_SKEW = 120.0
 
 _AUTHORIZATION_PARAMS: frozenset[str] = frozenset(
@@ -433,6 +434,7 @@ class _LoopbackReceiver:
     def __init__(self, path: str) -> None:
         self._path = path
         self._state: str | None = None
+        self._taken = False  # a valid callback arrived: no other one is accepted
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._result: asyncio.Future[dict[str, str]] | None = None
@@ -476,6 +478,7 @@ class _LoopbackReceiver:
         import asyncio
 
         self._writers.add(writer)
+        accepted = None
         try:
             try:
                 head = await asyncio.wait_for(
@@ -485,36 +488,40 @@ class _LoopbackReceiver:
                 return
             except (asyncio.TimeoutError, ConnectionError):
                 return
-            writer.write(self._answer(head))
+            answer, accepted = self._answer(head)
+            writer.write(answer)
             await writer.drain()
         except ConnectionError:
             pass
         finally:
             self._writers.discard(writer)
             writer.close()
+            # Resolved once the browser has its page: the listener closes right after.
+            if accepted is not None and not self.result.done():
+                self.result.set_result(accepted)
 
-    def _answer(self, head: bytes) -> bytes:
+    def _answer(self, head: bytes) -> tuple[bytes, dict[str, str] | None]:
+        """The response to send, and the callback's parameters if it is the one awaited."""
         line = head.split(b"\r\n", 1)[0].decode("latin-1")
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != "GET":
-            return _http_response(405, "Method Not Allowed", _NOT_FOUND)
+            return _http_response(405, "Method Not Allowed", _NOT_FOUND), None
         target = urlsplit(parts[1])
-        result = self.result
-        if target.path != self._path or result.done() or self._state is None:
-            return _http_response(404, "Not Found", _NOT_FOUND)
+        if target.path != self._path or self._taken or self._state is None:
+            return _http_response(404, "Not Found", _NOT_FOUND), None
         try:
             params = _callback_params("?" + target.query)
         except SignInError:
-            return _http_response(400, "Bad Request", _NOT_EXPECTED)
+            return _http_response(400, "Bad Request", _NOT_EXPECTED), None
         if not _state_matches(params, self._state) or not (
             params.get("code") or params.get("error")
         ):
             logger.debug("ignored a callback that is not this sign-in's")
-            return _http_response(400, "Bad Request", _NOT_EXPECTED)
-        result.set_result(params)
+            return _http_response(400, "Bad Request", _NOT_EXPECTED), None
+        self._taken = True
         if "error" in params:
-            return _http_response(200, "OK", _NOT_COMPLETED)
-        return _http_response(200, "OK", _RECEIVED)
+            return _http_response(200, "OK", _NOT_COMPLETED), params
+        return _http_response(200, "OK", _RECEIVED), params
 
 
 def _print_url(url: str) -> None:
@@ -600,6 +607,10 @@ async def _receive_callback(
                 failure = opening.exception()
                 if failure is not None and not receiver.result.done():
                     raise failure
+        if not opening.done():
+            # The browser has its page; an opener still running (one that reads the
+            # page, or a console browser) gets a moment before it is let go.
+            await asyncio.wait({opening}, timeout=_OPENER_GRACE)
         return receiver.result.result()
     finally:
         if not opening.done():
@@ -894,7 +905,7 @@ class SignInFlow(Generic[_S]):
             exchange = self._exchange(endpoints, code, pending)
             try:
                 token_set = exchange.fetch(client, None, clock=self._clock)
-            except TokenRefreshError as exc:
+            except SessionError as exc:
                 raise self._exchange_failed(exc) from None
         return self._session(token_set, endpoints, pending, on_refresh, on_revoke, store, leeway)
 
@@ -916,7 +927,7 @@ class SignInFlow(Generic[_S]):
             exchange = self._exchange(endpoints, code, pending)
             try:
                 token_set = await exchange.async_fetch(client, None, clock=self._clock)
-            except TokenRefreshError as exc:
+            except SessionError as exc:
                 raise self._exchange_failed(exc) from None
         return self._session(token_set, endpoints, pending, on_refresh, on_revoke, store, leeway)
 
@@ -939,7 +950,7 @@ class SignInFlow(Generic[_S]):
         )
 
     @staticmethod
-    def _exchange_failed(exc: TokenRefreshError) -> SignInError:
+    def _exchange_failed(exc: SessionError) -> SignInError:
         if isinstance(exc, TokenRequestRejectedError):
             message = f"the token endpoint refused the authorization code: {exc.error}"
             if exc.status_code is not None:
@@ -954,8 +965,9 @@ class SignInFlow(Generic[_S]):
             )
         else:
             status = exc.status_code if isinstance(exc, TokenEndpointUnavailableError) else None
-            error = SignInError(f"the authorization code could not be exchanged: {exc}",
-                                status_code=status)
+            error = SignInError(
+                f"the authorization code could not be exchanged: {exc}", status_code=status
+            )
         error.__cause__ = exc
         return error
 
@@ -1040,7 +1052,7 @@ class SignInFlow(Generic[_S]):
                 token_set = self._exchange(endpoints, code, pending).fetch(
                     client, None, clock=self._clock
                 )
-            except TokenRefreshError as exc:
+            except SessionError as exc:
                 raise self._exchange_failed(exc) from None
         return self._session(token_set, endpoints, pending, on_refresh, on_revoke, store, leeway)
 
@@ -1070,7 +1082,7 @@ class SignInFlow(Generic[_S]):
                 token_set = await self._exchange(endpoints, code, pending).async_fetch(
                     client, None, clock=self._clock
                 )
-            except TokenRefreshError as exc:
+            except SessionError as exc:
                 raise self._exchange_failed(exc) from None
         return self._session(token_set, endpoints, pending, on_refresh, on_revoke, store, leeway)
 

@@ -640,6 +640,10 @@ class OAuthTestServer:
         class Revocation(RevocationEndpoint):  # type: ignore[misc]
             CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
+            def check_params(self, request: Any, client: _Client) -> None:
+                self.SUPPORTED_TOKEN_TYPES = server.revocable_token_types
+                super().check_params(request, client)
+
             def query_token(self, token_string: str, hint: str | None) -> _Token | None:
                 with server._store.lock:
                     by_access = server._store.by_access.get(token_string)
@@ -664,6 +668,9 @@ class OAuthTestServer:
         self._tickets: dict[str, dict[str, str]] = {}
         self.discovery_omit: set[str] = set()
         self.revocation_enabled = True
+        #: token_type_hint values the revocation endpoint accepts (others: unsupported_token_type)
+        self.revocable_token_types: tuple[str, ...] = ("access_token", "refresh_token")
+        self._flow_secrets: list[str] = []  # state, nonce and code_verifier values seen
 
         self._protector = ResourceProtector()
         self._protector.register_token_validator(_BearerValidator(self._store))
@@ -907,13 +914,15 @@ class OAuthTestServer:
                 raise TimeoutError(f"{self._discovery_arrivals} discovery requests arrived")
 
     def issued_secrets(self) -> list[str]:
-        """Every access, refresh and ID token and code issued so far, every nonce, and
-        every client secret."""
+        """Every access and refresh token and code issued so far, every state, nonce and
+        PKCE verifier the server has seen, and every client secret."""
         with self._store.lock:
             values = [t.access_token for t in self._store.by_access.values()]
             values += [t for t in self._store.by_refresh]
             values += list(self._store.codes)
             values += list(self._store.nonces)
+        with self._lock:
+            values += self._flow_secrets
         values += [c.client_secret for c in self._store.clients.values() if c.client_secret]
         return values
 
@@ -971,6 +980,8 @@ class OAuthTestServer:
     def _authorize(self, target: str) -> tuple[int, Any, list[tuple[str, str]]]:
         """GET /authorize: validate the request; a consent page with a ticket, or an error."""
         params = dict(parse_qsl(urlsplit(target).query, keep_blank_values=True))
+        with self._lock:
+            self._flow_secrets += [params[k] for k in ("state", "nonce") if params.get(k)]
         request = _QueryRequest(self.authorization_url + "?" + urlsplit(target).query, params)
         try:
             self._authz.get_consent_grant(request, end_user=None)
@@ -1046,6 +1057,9 @@ class OAuthTestServer:
         self, headers: Any, body: bytes, query: str
     ) -> tuple[int, Any, list[tuple[str, str]]]:
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if form.get("code_verifier"):
+            with self._lock:
+                self._flow_secrets.append(form["code_verifier"])
         auth_header = headers.get("Authorization") or ""
         if auth_header.lower().startswith("basic "):
             presented = "client_secret_basic"
@@ -1098,6 +1112,9 @@ class OAuthTestServer:
                         result[2],
                     )
 
+        if isinstance(result[1], dict) and result[1].get("id_token"):
+            with self._lock:
+                self._flow_secrets.append(result[1]["id_token"])
         if answered_by == "authlib":
             with self._changed:
                 self._answered += 1
