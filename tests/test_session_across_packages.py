@@ -35,11 +35,21 @@ def oauth(clock: FakeClock) -> Iterator[OAuthTestServer]:
 def api(oauth: OAuthTestServer) -> Iterator[RecordingServer]:
     def reply(request: RecordedRequest) -> Reply:
         token = (request.header("Authorization") or "").removeprefix("Bearer ")
-        return Reply(200, ACCOUNT) if oauth.token_is_valid(token) else Reply(401, {"title": "Unauthorized"})
+        return (
+            Reply(200, ACCOUNT)
+            if oauth.token_is_valid(token)
+            else Reply(401, {"title": "Unauthorized"})
+        )
 
     with RecordingServer() as server:
         server.route("GET", "/accounts/a1", reply)
-        server.route("GET", "/inherited", lambda request: Reply(200 if oauth.token_is_valid((request.header("Authorization") or "")[7:]) else 401))
+        server.route(
+            "GET",
+            "/inherited",
+            lambda request: Reply(
+                200 if oauth.token_is_valid((request.header("Authorization") or "")[7:]) else 401
+            ),
+        )
         yield server
 
 
@@ -54,10 +64,16 @@ def mixed(generate_package: Any) -> ModuleType:
 
 
 def test_a_token_set_and_a_grant_of_one_package_in_anothers_session(
-    banking: ModuleType, mixed: ModuleType, oauth: OAuthTestServer, api: RecordingServer, clock: FakeClock
+    banking: ModuleType,
+    mixed: ModuleType,
+    oauth: OAuthTestServer,
+    api: RecordingServer,
+    clock: FakeClock,
 ) -> None:
     token_set = banking.TokenSet.from_response(oauth.login(APP_ID), clock=clock)
-    grant = banking.RefreshTokenGrant(token_url=oauth.token_url, client_id=APP_ID, client_secret=APP_SECRET)
+    grant = banking.RefreshTokenGrant(
+        token_url=oauth.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
     assert banking.TokenSet is not mixed.TokenSet, "two copies of the runtime"
     reported: list[Any] = []
 
@@ -77,7 +93,9 @@ def test_a_token_set_and_a_grant_of_one_package_in_anothers_session(
     # Reviving the session with the other package's token set, and its from_token_response.
     session.set_token_set(banking.TokenSet.from_response(oauth.login(APP_ID), clock=clock))
     mixed_client.default.inherit_root_security()
-    again = mixed.Session.from_token_response(banking.TokenSet.from_response(oauth.login(APP_ID)).to_dict(), refresher=grant)
+    again = mixed.Session.from_token_response(
+        banking.TokenSet.from_response(oauth.login(APP_ID)).to_dict(), refresher=grant
+    )
     assert again.access_token()
     assert len(oauth.token_requests) == 1
 
@@ -86,7 +104,9 @@ def test_client_credentials_grant_and_callable_refresher_results_across_packages
     banking: ModuleType, mixed: ModuleType, oauth: OAuthTestServer, clock: FakeClock
 ) -> None:
     oauth.add_client("svc", "svc-secret", grant_types=("client_credentials",), scope="batch")
-    grant = banking.ClientCredentialsGrant(token_url=oauth.token_url, client_id="svc", client_secret="svc-secret")
+    grant = banking.ClientCredentialsGrant(
+        token_url=oauth.token_url, client_id="svc", client_secret="svc-secret"
+    )
     session = mixed.Session(refresher=grant, clock=clock)
     assert session.access_token() and len(oauth.token_requests) == 1
 
@@ -103,7 +123,10 @@ def test_a_token_store_and_a_revocation_across_packages(
 ) -> None:
     store = banking.FileTokenStore(tmp_path / "token.json")
     grant = banking.RefreshTokenGrant(
-        token_url=oauth.token_url, revocation_url=oauth.revocation_url, client_id=APP_ID, client_secret=APP_SECRET
+        token_url=oauth.token_url,
+        revocation_url=oauth.revocation_url,
+        client_id=APP_ID,
+        client_secret=APP_SECRET,
     )
     mixed.Session.from_token_response(oauth.login(APP_ID), store=store, clock=clock)
     session = mixed.Session(store=store, refresher=grant, clock=clock)

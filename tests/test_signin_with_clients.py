@@ -36,8 +36,12 @@ def clock() -> FakeClock:
 def oauth(clock: FakeClock) -> Iterator[OAuthTestServer]:
     with OAuthTestServer(clock=clock, access_token_ttl=600) as server:
         flows = ("authorization_code", "refresh_token")
-        server.add_client("web", "web-secret", grant_types=flows, scope=SCOPE, redirect_uris=[WEB_CALLBACK])
-        server.add_client("cli", grant_types=flows, scope=SCOPE, redirect_uris=["http://127.0.0.1/callback"])
+        server.add_client(
+            "web", "web-secret", grant_types=flows, scope=SCOPE, redirect_uris=[WEB_CALLBACK]
+        )
+        server.add_client(
+            "cli", grant_types=flows, scope=SCOPE, redirect_uris=["http://127.0.0.1/callback"]
+        )
         yield server
 
 
@@ -47,7 +51,11 @@ def api(oauth: OAuthTestServer) -> Iterator[RecordingServer]:
 
     def reply(request: RecordedRequest) -> Reply:
         token = (request.header("Authorization") or "").removeprefix("Bearer ")
-        return Reply(200, ACCOUNT) if oauth.token_is_valid(token) else Reply(401, {"title": "Unauthorized"})
+        return (
+            Reply(200, ACCOUNT)
+            if oauth.token_is_valid(token)
+            else Reply(401, {"title": "Unauthorized"})
+        )
 
     with RecordingServer() as server:
         server.route("GET", "/accounts/a1", reply)
@@ -61,19 +69,40 @@ def banking(generate_package: Any) -> ModuleType:
 
 def test_the_generated_session_knows_the_spec(banking: ModuleType) -> None:
     assert banking.Session.default_scopes == ("banking/read", "banking/write")
-    assert banking.Session.default_openid_configuration_url == "https://auth.example-bank.test/.well-known/openid-configuration"
-    for name in ("FileTokenStore", "RevocationResult", "SignInError", "AuthorizationDeniedError", "StateMismatchError", "CallbackTimeoutError", "SignInRequest", "SignInFlow", "TokenStore"):
+    assert (
+        banking.Session.default_openid_configuration_url
+        == "https://auth.example-bank.test/.well-known/openid-configuration"
+    )
+    for name in (
+        "FileTokenStore",
+        "RevocationResult",
+        "SignInError",
+        "AuthorizationDeniedError",
+        "StateMismatchError",
+        "CallbackTimeoutError",
+        "SignInRequest",
+        "SignInFlow",
+        "TokenStore",
+    ):
         assert name in banking.__all__ and getattr(banking, name)
 
 
-def test_web_sign_in_to_api_call_to_sign_out(banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer, clock: FakeClock) -> None:
+def test_web_sign_in_to_api_call_to_sign_out(
+    banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer, clock: FakeClock
+) -> None:
     # This institution publishes its own discovery document: it overrides the spec's.
     flow = banking.Session.sign_in_flow(
-        client_id="web", client_secret="web-secret", redirect_uri=WEB_CALLBACK, openid_configuration_url=oauth.discovery_url, clock=clock
+        client_id="web",
+        client_secret="web-secret",
+        redirect_uri=WEB_CALLBACK,
+        openid_configuration_url=oauth.discovery_url,
+        clock=clock,
     )
     request = flow.start()
     session = flow.finish(request.to_dict(), UserAgent().authorize(request.url))
-    assert session.token_set.scopes == tuple(SCOPE.split()), "the scopes the spec declares, and openid"
+    assert session.token_set.scopes == tuple(
+        SCOPE.split()
+    ), "the scopes the spec declares, and openid"
     client = banking.AuthenticatedClient(api.url, session=session)
     assert client.accounts.get_account("a1").id == "a1"
     clock.advance(600)
@@ -88,10 +117,21 @@ def test_web_sign_in_to_api_call_to_sign_out(banking: ModuleType, oauth: OAuthTe
     assert len(api.requests) == calls, "nothing is sent once signed out"
 
 
-def test_loopback_sign_in_sync_and_async(banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer, clock: FakeClock, tmp_path: Path) -> None:
+def test_loopback_sign_in_sync_and_async(
+    banking: ModuleType,
+    oauth: OAuthTestServer,
+    api: RecordingServer,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
     store = banking.FileTokenStore(tmp_path / "token.json")
     session = banking.Session.sign_in(
-        client_id="cli", open_browser=UserAgent(), callback_timeout=10, openid_configuration_url=oauth.discovery_url, store=store, clock=clock
+        client_id="cli",
+        open_browser=UserAgent(),
+        callback_timeout=10,
+        openid_configuration_url=oauth.discovery_url,
+        store=store,
+        clock=clock,
     )
     client = banking.AuthenticatedClient(api.url, session=session)
     assert client.accounts.get_account("a1").id == "a1"
@@ -100,15 +140,24 @@ def test_loopback_sign_in_sync_and_async(banking: ModuleType, oauth: OAuthTestSe
     # The next run of the app starts from the store, without a browser.
     restarted = banking.Session(
         store=banking.FileTokenStore(tmp_path / "token.json"),
-        refresher=banking.RefreshTokenGrant(client_id="cli", openid_configuration_url=oauth.discovery_url),
+        refresher=banking.RefreshTokenGrant(
+            client_id="cli", openid_configuration_url=oauth.discovery_url
+        ),
         clock=clock,
     )
-    assert banking.AuthenticatedClient(api.url, session=restarted).accounts.get_account("a1").id == "a1"
+    assert (
+        banking.AuthenticatedClient(api.url, session=restarted).accounts.get_account("a1").id
+        == "a1"
+    )
 
     async def main() -> str:
         browser = UserAgent()
         signed_in = await banking.Session.async_sign_in(
-            client_id="cli", open_browser=browser.open_async, callback_timeout=10, openid_configuration_url=oauth.discovery_url, clock=clock
+            client_id="cli",
+            open_browser=browser.open_async,
+            callback_timeout=10,
+            openid_configuration_url=oauth.discovery_url,
+            clock=clock,
         )
         async_client = banking.AsyncAuthenticatedClient(api.url, session=signed_in)
         account = await async_client.accounts.get_account("a1")
@@ -121,15 +170,15 @@ def test_loopback_sign_in_sync_and_async(banking: ModuleType, oauth: OAuthTestSe
     assert len(oauth.token_requests) == 2
 
 
-def test_an_oauth2_authorization_code_flow_in_the_spec(generated_root: Path, oauth: OAuthTestServer, api: RecordingServer, clock: FakeClock) -> None:
+def test_an_oauth2_authorization_code_flow_in_the_spec(
+    generated_root: Path, oauth: OAuthTestServer, api: RecordingServer, clock: FakeClock
+) -> None:
     """The generated Session signs in with the spec's authorizationUrl, tokenUrl and scopes."""
     from generator.pipeline import GenerateOptions, generate
     from generator.write import write_output
 
     spec = generated_root / "code_flow.yaml"
-    spec.write_text(
-        textwrap.dedent(
-            f"""
+    spec.write_text(textwrap.dedent(f"""
             openapi: 3.1.0
             info: {{title: Code Flow, version: 1.0.0}}
             servers: [{{url: "{api.url}"}}]
@@ -152,9 +201,7 @@ def test_an_oauth2_authorization_code_flow_in_the_spec(generated_root: Path, oau
                       authorizationUrl: {oauth.authorization_url}
                       tokenUrl: {oauth.token_url}
                       scopes: {{banking/read: Read accounts, banking/write: Move money}}
-            """
-        )
-    )
+            """))
     name = f"code_flow_{oauth.base_url.rsplit(':', 1)[1]}"
     out = generated_root / name
     write_output(out, generate(spec, GenerateOptions(package_name=name)).files, "test")
@@ -164,8 +211,13 @@ def test_an_oauth2_authorization_code_flow_in_the_spec(generated_root: Path, oau
     assert pkg.Session.default_token_urls["authorization_code"] == oauth.token_url
     assert pkg.Session.default_scopes == ("banking/read", "banking/write")
 
-    session = pkg.Session.sign_in(client_id="cli", open_browser=UserAgent(), callback_timeout=10, clock=clock)
-    assert session.token_set.scopes == ("banking/read", "banking/write")  # no openid: plain OAuth 2.0
+    session = pkg.Session.sign_in(
+        client_id="cli", open_browser=UserAgent(), callback_timeout=10, clock=clock
+    )
+    assert session.token_set.scopes == (
+        "banking/read",
+        "banking/write",
+    )  # no openid: plain OAuth 2.0
     assert pkg.AuthenticatedClient(session=session).default.get_account("a1") == ACCOUNT
     assert oauth.discovery_fetches == 0
 
@@ -173,9 +225,15 @@ def test_an_oauth2_authorization_code_flow_in_the_spec(generated_root: Path, oau
 def test_two_specs_share_one_sign_in(generated_root: Path) -> None:
     from generator.pipeline import GenerateOptions, generate
 
-    files = generate([SPECS / "banking.yaml", SPECS / "mixed-security.yaml"], GenerateOptions(package_name="signin_two")).files
+    files = generate(
+        [SPECS / "banking.yaml", SPECS / "mixed-security.yaml"],
+        GenerateOptions(package_name="signin_two"),
+    ).files
     session_py = files["signin_two/session.py"]
-    assert 'default_scopes: ClassVar[tuple[str, ...]] = (\n        "banking/read",\n        "banking/write",\n    )' in session_py
+    assert (
+        'default_scopes: ClassVar[tuple[str, ...]] = (\n        "banking/read",\n        "banking/write",\n    )'
+        in session_py
+    )
     assert "default_openid_configuration_url" in session_py
 
 

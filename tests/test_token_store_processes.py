@@ -27,8 +27,7 @@ pytestmark = pytest.mark.timeout(180)
 PROCESSES = 8
 THREADS = 8
 
-CHILD = textwrap.dedent(
-    """
+CHILD = textwrap.dedent("""
     import importlib, json, sys, threading
 
     config = json.loads(sys.argv[1])
@@ -62,15 +61,16 @@ CHILD = textwrap.dedent(
     for thread in threads:
         thread.join()
     print(json.dumps(outcomes), flush=True)
-    """
-)
+    """)
 
 
 @pytest.fixture()
 def oauth() -> Iterator[OAuthTestServer]:
     # The server's clock stands still: the tokens it issues stay valid for the whole test,
     # while the processes (on the real clock) see the stored token as long expired.
-    with OAuthTestServer(clock=FakeClock(), access_token_ttl=600, rotate_refresh_tokens=True) as server:
+    with OAuthTestServer(
+        clock=FakeClock(), access_token_ttl=600, rotate_refresh_tokens=True
+    ) as server:
         server.add_client(APP_ID, APP_SECRET, grant_types=("refresh_token",))
         yield server
 
@@ -79,7 +79,11 @@ def oauth() -> Iterator[OAuthTestServer]:
 def api(oauth: OAuthTestServer) -> Iterator[RecordingServer]:
     def reply(request: RecordedRequest) -> Reply:
         token = (request.header("Authorization") or "").removeprefix("Bearer ")
-        return Reply(200, ACCOUNT) if oauth.token_is_valid(token) else Reply(401, {"title": "Unauthorized"})
+        return (
+            Reply(200, ACCOUNT)
+            if oauth.token_is_valid(token)
+            else Reply(401, {"title": "Unauthorized"})
+        )
 
     with RecordingServer() as server:
         server.route("GET", "/accounts/a1", reply)
@@ -91,7 +95,13 @@ def banking(generate_package: Any) -> ModuleType:
     return generate_package(SPECS / "banking.yaml", "banking_client")
 
 
-def run_processes(banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer, store: Path | None, token: dict[str, Any]) -> list[str]:
+def run_processes(
+    banking: ModuleType,
+    oauth: OAuthTestServer,
+    api: RecordingServer,
+    store: Path | None,
+    token: dict[str, Any],
+) -> list[str]:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = "127.0.0.1"
     config = {
@@ -107,13 +117,20 @@ def run_processes(banking: ModuleType, oauth: OAuthTestServer, api: RecordingSer
     }
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, json.dumps(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            [sys.executable, "-c", CHILD, json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for _ in range(PROCESSES)
     ]
     try:
         for child in children:
-            assert child.stdout is not None and child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready", (
+                child.stderr.read() if child.stderr else ""
+            )
         for child in children:
             assert child.stdin is not None
             child.stdin.write("go\n")
@@ -133,24 +150,36 @@ def run_processes(banking: ModuleType, oauth: OAuthTestServer, api: RecordingSer
 
 def expired(oauth: OAuthTestServer) -> dict[str, Any]:
     login = oauth.login(APP_ID)
-    return {"access_token": login["access_token"], "refresh_token": login["refresh_token"], "expires_at": 0}
+    return {
+        "access_token": login["access_token"],
+        "refresh_token": login["refresh_token"],
+        "expires_at": 0,
+    }
 
 
-def test_with_a_file_store_one_refresh_serves_every_process(banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer, tmp_path: Path) -> None:
+def test_with_a_file_store_one_refresh_serves_every_process(
+    banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer, tmp_path: Path
+) -> None:
     store = tmp_path / "token.json"
     banking.FileTokenStore(store).save(banking.TokenSet.from_response(expired(oauth)))
 
     outcomes = run_processes(banking, oauth, api, store, {})
 
     assert outcomes == ["ok"] * PROCESSES * THREADS
-    assert [(r.grant_type, r.status) for r in oauth.token_requests] == [("refresh_token", 200)], "exactly 1 token request"
+    assert [(r.grant_type, r.status) for r in oauth.token_requests] == [
+        ("refresh_token", 200)
+    ], "exactly 1 token request"
     stored = banking.FileTokenStore(store).load()
-    assert oauth.token_is_valid(stored.access_token) and oauth.refresh_token_is_valid(stored.refresh_token)
+    assert oauth.token_is_valid(stored.access_token) and oauth.refresh_token_is_valid(
+        stored.refresh_token
+    )
     assert {(r.header("Authorization") or "")[7:] for r in api.requests} == {stored.access_token}
     assert oct(store.stat().st_mode & 0o777) == "0o600"
 
 
-def test_without_a_store_the_rotation_ends_every_session_but_one(banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer) -> None:
+def test_without_a_store_the_rotation_ends_every_session_but_one(
+    banking: ModuleType, oauth: OAuthTestServer, api: RecordingServer
+) -> None:
     outcomes = run_processes(banking, oauth, api, None, expired(oauth))
 
     # Each process refreshes with the same refresh token: the server accepts it once,

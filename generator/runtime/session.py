@@ -583,9 +583,7 @@ class Session:
         else:
             refresher = _callable_name(self._refresher)
         store = f", store={self._store!r}" if self._store is not None else ""
-        return (
-            f"{type(self).__name__}({state}, token_set={token!r}, refresher={refresher}{store})"
-        )
+        return f"{type(self).__name__}({state}, token_set={token!r}, refresher={refresher}{store})"
 
     __str__ = __repr__
 
@@ -1091,9 +1089,7 @@ class Session:
                 return new, False, exc
             return new, False, None
 
-    def _persist_sync(
-        self, flight: _Flight, new: TokenSet, store_error: Exception | None
-    ) -> None:
+    def _persist_sync(self, flight: _Flight, new: TokenSet, store_error: Exception | None) -> None:
         """Call ``on_refresh`` and install ``new``; then raise what went wrong, if anything."""
         flight.pending = new
         try:
@@ -1468,6 +1464,7 @@ class _Flight:
 
     def __init__(self, *, is_async: bool) -> None:
         import concurrent.futures
+
         self.future: concurrent.futures.Future[TokenSet] = concurrent.futures.Future()
         # A RUNNING future cannot be cancelled: a cancelled waiter (asyncio.wrap_future
         # propagates cancellation) must not cancel the refresh the others wait for.
@@ -1486,6 +1483,7 @@ class _Flight:
 
     def is_reentrant(self, *, is_async: bool) -> bool:
         import asyncio
+
         ident = threading.get_ident()
         if ident in self._threads:
             return True

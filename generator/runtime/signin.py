@@ -291,9 +291,7 @@ def _state_matches(params: Mapping[str, str], expected: str) -> bool:
     return isinstance(state, str) and _same_secret(state, expected)
 
 
-def _check_callback(
-    params: Mapping[str, str], request: SignInRequest, issuer: str | None
-) -> str:
+def _check_callback(params: Mapping[str, str], request: SignInRequest, issuer: str | None) -> str:
     """The authorization code of a valid callback; raises for anything else."""
     secrets_ = (request.state, request.code_verifier, request.nonce, params.get("code"))
     if not _state_matches(params, request.state):
@@ -638,9 +636,7 @@ def _run_on_worker_loop(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
             raise asyncio.CancelledError
         return await make()
 
-    with concurrent.futures.ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="sign-in"
-    ) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sign-in") as pool:
         future = pool.submit(asyncio.run, main())
         try:
             return future.result()
@@ -1154,4 +1150,3 @@ class _AsyncBorrowed:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._owned:
             await self._client.aclose()
-

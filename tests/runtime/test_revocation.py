@@ -89,7 +89,9 @@ def test_revoke_ends_the_session_at_the_server_and_locally(
     assert result.endpoint == server.revocation_url and result.complete
     assert result.revoked == ("refresh_token", "access_token") and not result.not_revoked
     assert results == [result]
-    assert [(r.token_type_hint, r.client_id, r.known, r.status) for r in server.revocation_requests] == [
+    assert [
+        (r.token_type_hint, r.client_id, r.known, r.status) for r in server.revocation_requests
+    ] == [
         ("refresh_token", WEB_ID, True, 200),
         ("access_token", WEB_ID, True, 200),
     ]
@@ -99,7 +101,11 @@ def test_revoke_ends_the_session_at_the_server_and_locally(
     assert not server.token_is_valid(held.access_token)
     # The client raises at once, without sending anything anywhere.
     sent, token_requests = list(transport.sent), len(server.token_requests)
-    for call in (session.access_token, session.refresh, lambda: session.refresh_after_rejection("x")):
+    for call in (
+        session.access_token,
+        session.refresh,
+        lambda: session.refresh_after_rejection("x"),
+    ):
         with pytest.raises(SessionExpiredError, match="signed out"):
             call()
     with pytest.raises(SessionExpiredError):
@@ -177,7 +183,9 @@ def test_without_a_revocation_endpoint_the_session_is_cleared_locally(
     discovered = Session.from_token_response(
         server.login(APP_ID),
         refresher=RefreshTokenGrant(
-            openid_configuration_url=server.discovery_url, client_id=APP_ID, client_secret=APP_SECRET
+            openid_configuration_url=server.discovery_url,
+            client_id=APP_ID,
+            client_secret=APP_SECRET,
         ),
         clock=clock,
     )

@@ -143,7 +143,9 @@ def test_the_store_file_is_0600_and_error_texts_name_no_token(
     forged = browser.callbacks[0].replace("code=", "code=x")
     assert urlsplit(forged).query
     with pytest.raises(SignInError) as info:
-        flow = api_session_class.sign_in_flow(client_id=CLI_ID, redirect_uri=WEB_CALLBACK, clock=clock)
+        flow = api_session_class.sign_in_flow(
+            client_id=CLI_ID, redirect_uri=WEB_CALLBACK, clock=clock
+        )
         request = flow.start()
         flow.finish(request, forged)
     for secret in server.issued_secrets():

@@ -214,7 +214,10 @@ def test_a_failed_save_keeps_the_new_token_and_reports_it(
     store = FullDisk(tmp_path / "token.json")
     reported: list[TokenSet] = []
     session = Session.from_token_response(
-        server.login(APP_ID), refresher=grant(server), store=store, on_refresh=reported.append,
+        server.login(APP_ID),
+        refresher=grant(server),
+        store=store,
+        on_refresh=reported.append,
         clock=clock,
     )
     store.fail = True

@@ -1023,9 +1023,10 @@ class OAuthTestServer:
             return 404, {"error": "not_found"}, []
         request = _FormRequest("POST", self.revocation_url, headers, form)
         with self._store.lock:
-            known = form.get("token") in self._store.by_access or form.get(
-                "token"
-            ) in self._store.by_refresh
+            known = (
+                form.get("token") in self._store.by_access
+                or form.get("token") in self._store.by_refresh
+            )
         status, response_body, out_headers = self._authz.create_endpoint_response(
             "revocation", request
         )
