@@ -22,8 +22,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -119,6 +118,28 @@ def parse_scopes(scopes: Sequence[str] | str | None) -> tuple[str, ...]:
     return scope_list
 
 
+def check_client_authentication(
+    client_id: str | None, client_secret: str | None, auth_method: AuthMethod | None
+) -> AuthMethod:
+    """The client authentication method to use; ``ValueError`` if the settings do not fit."""
+    if client_id is not None and (not isinstance(client_id, str) or not client_id):
+        raise ValueError("client_id must be a non-empty string")
+    if client_secret is not None and (not isinstance(client_secret, str) or not client_secret):
+        raise ValueError("client_secret must be a non-empty string")
+    if auth_method is None:
+        auth_method = "client_secret_basic" if client_secret is not None else "none"
+    if auth_method not in _AUTH_METHODS:
+        raise ValueError(
+            "auth_method must be one of 'client_secret_basic', 'client_secret_post', 'none'"
+        )
+    if auth_method == "none":
+        if client_secret is not None:
+            raise ValueError("a client_secret was given but auth_method is 'none'")
+    elif client_id is None or client_secret is None:
+        raise ValueError(f"auth_method {auth_method!r} needs client_id and client_secret")
+    return auth_method
+
+
 def check_extra_params(
     extra_params: Mapping[str, str] | None, reserved: frozenset[str]
 ) -> dict[str, str]:
@@ -131,8 +152,7 @@ def check_extra_params(
     return params
 
 
-@dataclass(frozen=True)
-class ProviderMetadata:
+class ProviderMetadata(NamedTuple):
     """The endpoints of an authorization server (RFC 8414 / OpenID Connect discovery names).
 
     Fields are ``None`` when unknown: not given, and not in the discovery document.
@@ -344,8 +364,7 @@ class TokenEndpoint:
         return metadata
 
 
-@dataclass(frozen=True)
-class RevocationResult:
+class RevocationResult(NamedTuple):
     """What :meth:`Session.revoke` did at the server (RFC 7009).
 
     ``endpoint`` is the revocation endpoint used (scheme, host and path only), or
@@ -462,25 +481,9 @@ class OAuth2Grant:
         self._revocation_url = (
             check_url(revocation_url, "revocation_url") if revocation_url is not None else None
         )
-        if client_id is not None and (not isinstance(client_id, str) or not client_id):
-            raise ValueError("client_id must be a non-empty string")
-        if client_secret is not None and (not isinstance(client_secret, str) or not client_secret):
-            raise ValueError("client_secret must be a non-empty string")
-        if auth_method is None:
-            auth_method = "client_secret_basic" if client_secret is not None else "none"
-        if auth_method not in _AUTH_METHODS:
-            raise ValueError(
-                "auth_method must be one of 'client_secret_basic', 'client_secret_post', 'none'"
-            )
-        if auth_method == "none":
-            if client_secret is not None:
-                raise ValueError("a client_secret was given but auth_method is 'none'")
-        else:
-            if client_id is None or client_secret is None:
-                raise ValueError(f"auth_method {auth_method!r} needs client_id and client_secret")
         self._client_id = client_id
         self._client_secret = client_secret
-        self._auth_method: AuthMethod = auth_method
+        self._auth_method = check_client_authentication(client_id, client_secret, auth_method)
         self._scopes = parse_scopes(scopes)
         self._extra_params = check_extra_params(extra_params, self._reserved_params)
 

@@ -42,8 +42,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, Union
 from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -59,6 +58,7 @@ from .oauth import (
     ProviderMetadata,
     RefreshTokenGrant,
     TokenEndpoint,
+    check_client_authentication,
     check_extra_params,
     check_url,
     describe_url,
@@ -173,8 +173,7 @@ def _code_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-@dataclass(frozen=True, repr=False)
-class SignInRequest:
+class SignInRequest(NamedTuple):
     """Step 1's result: where to send the browser, and what step 2 needs.
 
     Keep it until the callback arrives, e.g. in the server-side session of the user
@@ -190,22 +189,11 @@ class SignInRequest:
     nonce: str | None = None
     scopes: tuple[str, ...] = ()
 
-    _FIELDS: ClassVar[tuple[str, ...]] = (
-        "url",
-        "redirect_uri",
-        "state",
-        "code_verifier",
-        "nonce",
-        "scopes",
-    )
-
     def __repr__(self) -> str:
         return (
             f"SignInRequest(url={describe_url(self.url)!r}, "
             f"redirect_uri={describe_url(self.redirect_uri)!r}, scopes={self.scopes!r})"
         )
-
-    __str__ = __repr__
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data that :meth:`from_dict` turns back into this request."""
@@ -242,8 +230,7 @@ class SignInRequest:
         )
 
 
-@dataclass(frozen=True)
-class SignInDefaults:
+class SignInDefaults(NamedTuple):
     """What the API description declares for signing in (a generated ``Session`` fills it)."""
 
     authorization_url: str | None = None
@@ -252,8 +239,7 @@ class SignInDefaults:
     scopes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Endpoints:
+class _Endpoints(NamedTuple):
     authorization: str
     token: str
     revocation: str | None
@@ -687,13 +673,7 @@ class SignInFlow(Generic[_S]):
     ) -> None:
         if not isinstance(client_id, str) or not client_id:
             raise ValueError("client_id must be a non-empty string")
-        # Checks the client authentication settings now rather than at the first sign-in.
-        RefreshTokenGrant(
-            token_url="https://example.invalid/",
-            client_id=client_id,
-            client_secret=client_secret,
-            auth_method=auth_method,
-        )
+        check_client_authentication(client_id, client_secret, auth_method)
         for name, url in (
             ("redirect_uri", redirect_uri),
             ("authorization_url", authorization_url),
