@@ -63,11 +63,17 @@ CLIENT_RUNTIME_NAMES = frozenset({
     "ApiResponse", "AsyncClientCore", "OperationSpec", "PaginationSpec", "ParamSpec", "ResponseSpec", "SyncClientCore",
     "SchemeSpec", "TokenProvider",
 })
-# What the package's __init__ exports from the runtime (a multi-spec package's sub-packages sit beside them).
-PACKAGE_EXPORTS = frozenset({
-    "ApiError", "ApiResponse", "ClientCredentialsGrant", "ClientError", "MissingCredentialsError", "OperationSpec",
-    "RefreshTokenGrant", "SessionExpiredError", "TokenRefreshError", "TokenSet",
-})
+# What the package's __init__ exports from each runtime module (a multi-spec package's
+# sub-packages sit beside them). The templates import exactly these.
+RUNTIME_EXPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("client", ("ApiResponse", "OperationSpec")),
+    ("errors", ("ApiError", "ClientError", "MissingCredentialsError", "SessionExpiredError", "TokenRefreshError")),
+    ("oauth", ("ClientCredentialsGrant", "RefreshTokenGrant", "RevocationResult")),
+    ("signin", ("AuthorizationDeniedError", "CallbackTimeoutError", "SignInError", "SignInFlow", "SignInRequest", "StateMismatchError")),
+    ("store", ("FileTokenStore", "TokenStore", "TokenStoreError")),
+    ("tokens", ("TokenSet",)),
+)
+PACKAGE_EXPORTS = frozenset(name for _, names in RUNTIME_EXPORTS for name in names)
 # What a models module (or the lazy models index) imports or defines besides the spec's models.
 MODEL_SCOPE_TAKEN = frozenset(
     MODEL_IMPORTED_MODULES + IMPORTED_TYPING_NAMES
@@ -211,6 +217,8 @@ class PackagePlan:
     generator_version: str
     token_urls: tuple[tuple[str, str], ...] = ()
     openid_configuration_url: str | None = None
+    authorization_url: str | None = None
+    default_scopes: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- patterns
@@ -703,7 +711,26 @@ class Planner:
             generator_version=self.generator_version,
             token_urls=self._token_urls(),
             openid_configuration_url=next((s.openid_connect_url for s in self.api.security_schemes if s.openid_connect_url), None),
+            authorization_url=next((f.authorization_url for s in self.api.security_schemes for f in s.flows if f.kind == "authorizationCode" and f.authorization_url), None),
+            default_scopes=self._sign_in_scopes(),
         )
+
+    def _sign_in_scopes(self) -> tuple[str, ...]:
+        """The scopes of the first scheme a user signs in with: its authorizationCode flow's, or for
+        openIdConnect (which declares none) those the operations require of it, in spec order."""
+        for scheme in self.api.security_schemes:
+            flow = next((f for f in scheme.flows if f.kind == "authorizationCode"), None)
+            if flow is not None:
+                return flow.scopes
+            if scheme.type == "openIdConnect":
+                scopes: list[str] = []
+                for op in self.api.operations:
+                    for req in op.security.alternatives:
+                        for use in req.schemes:
+                            if use.scheme == scheme.name:
+                                scopes.extend(s for s in use.scopes if s not in scopes)
+                return tuple(scopes)
+        return ()
 
     def _token_urls(self) -> tuple[tuple[str, str], ...]:
         """Default token endpoints by grant type, from the first token scheme (spec order) declaring one."""
@@ -712,6 +739,8 @@ class Planner:
             for flow in scheme.flows:
                 if flow.kind == "clientCredentials" and flow.token_url:
                     urls.setdefault("client_credentials", flow.token_url)
+                if flow.kind == "authorizationCode" and flow.token_url:
+                    urls.setdefault("authorization_code", flow.token_url)
             endpoint = scheme.token_endpoint
             if endpoint and scheme.type == "oauth2":
                 urls.setdefault("refresh_token", endpoint)
@@ -823,4 +852,6 @@ def combine_plans(package: str, plans: list[PackagePlan]) -> PackagePlan:
         generator_version=plans[0].generator_version,
         token_urls=tuple(sorted(token_urls.items())),
         openid_configuration_url=next((p.openid_configuration_url for p in plans if p.openid_configuration_url), None),
+        authorization_url=next((p.authorization_url for p in plans if p.authorization_url), None),
+        default_scopes=tuple(_dedupe([scope for p in plans for scope in p.default_scopes])),
     )

@@ -16,7 +16,19 @@ from typing import Any
 import jinja2
 
 from .layout import CannotPromise, lay_out_module, python_literal, python_string
-from .plan import IMPORTED_ABC_NAMES, IMPORTED_MODULES, IMPORTED_TYPING_NAMES, MODEL_IMPORTED_MODULES, PackagePlan, PlannedField, PlannedGroup, PlannedModel, PlannedOperation
+from .plan import (
+    IMPORTED_ABC_NAMES,
+    IMPORTED_MODULES,
+    IMPORTED_TYPING_NAMES,
+    MODEL_IMPORTED_MODULES,
+    PACKAGE_EXPORTS,
+    RUNTIME_EXPORTS,
+    PackagePlan,
+    PlannedField,
+    PlannedGroup,
+    PlannedModel,
+    PlannedOperation,
+)
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 
@@ -283,14 +295,22 @@ def _render_files(
     if subpackages:
         for sub in subpackages:
             files.update(_render_api(env, sub.plan, f"{pkg}/{sub.directory}", up="."))
-            files[f"{pkg}/{sub.directory}/__init__.py"] = env.get_template("package_init.py.jinja").render(plan=sub.plan, up=".")
-        files[f"{pkg}/__init__.py"] = env.get_template("multi_init.py.jinja").render(plan=plan, subpackages=subpackages)
+            files[f"{pkg}/{sub.directory}/__init__.py"] = _package_init(env, sub.plan, up=".")
+        exports = sorted(PACKAGE_EXPORTS | {"Session"})
+        files[f"{pkg}/__init__.py"] = env.get_template("multi_init.py.jinja").render(
+            plan=plan, subpackages=subpackages, runtime_exports=RUNTIME_EXPORTS, exports=exports
+        )
     else:
         files.update(_render_api(env, plan, pkg, up=""))
-        files[f"{pkg}/__init__.py"] = env.get_template("package_init.py.jinja").render(plan=plan, up="")
+        files[f"{pkg}/__init__.py"] = _package_init(env, plan, up="")
     files["pyproject.toml"] = env.get_template("pyproject.toml.jinja").render(plan=plan, version=package_version)
     files["README.md"] = env.get_template("README.md.jinja").render(plan=plan, subpackages=subpackages)
     return files
+
+
+def _package_init(env: jinja2.Environment, plan: PackagePlan, *, up: str) -> str:
+    exports = sorted(PACKAGE_EXPORTS | {"AsyncAuthenticatedClient", "AsyncClient", "AuthenticatedClient", "Client", "Session", "models"})
+    return env.get_template("package_init.py.jinja").render(plan=plan, up=up, runtime_exports=RUNTIME_EXPORTS, exports=exports)
 
 
 def _render_api(env: jinja2.Environment, plan: PackagePlan, root: str, *, up: str) -> dict[str, str]:

@@ -63,6 +63,11 @@ def test_our_specs_generate_black_stable_code(spec: Path) -> None:
     _check(spec)
 
 
+def test_a_package_of_several_specs_is_black_stable() -> None:
+    files = generate([SPECS / "banking.yaml", SPECS / "mixed-security.yaml"], GenerateOptions(package_name="bank")).files
+    assert not unstable(files)
+
+
 def test_hostile_shapes_generate_black_stable_code(tmp_path: Path) -> None:
     spec = tmp_path / "shapes.json"
     spec.write_text(json.dumps(SHAPES_SPEC))

@@ -1,8 +1,13 @@
 """Token sets and the errors raised while obtaining them.
 
 A :class:`TokenSet` is the parsed form of an RFC 6749 section 5.1 token response.
-Secrets (the access token and the refresh token) never appear in its ``repr``
-or ``str``, and no error raised here repeats a secret value.
+Secrets (the access token, the refresh token and the ID token) never appear in its
+``repr`` or ``str``, and no error raised here repeats a secret value.
+
+Every generated package carries its own copy of this module, so each has its own
+``TokenSet`` class. Code that accepts token sets takes any object with a token
+set's fields (:class:`TokenSetLike`) and converts it with :meth:`TokenSet.coerce`,
+so a token set from one package works with another package's session.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import SessionExpiredError, TokenRefreshError
 
@@ -21,6 +26,7 @@ __all__ = [
     "TokenEndpointUnavailableError",
     "TokenRequestRejectedError",
     "TokenSet",
+    "TokenSetLike",
 ]
 
 #: A callable returning the current time as seconds since the epoch (like ``time.time``).
@@ -73,6 +79,33 @@ class TokenRequestRejectedError(SessionExpiredError):
         self.status_code = status_code
         self.error = error
         self.error_description = error_description
+
+
+class TokenSetLike(Protocol):
+    """What a token set is, structurally: a :class:`TokenSet` of any generated package."""
+
+    @property
+    def access_token(self) -> str: ...
+
+    @property
+    def token_type(self) -> str: ...
+
+    @property
+    def expires_at(self) -> float | None: ...
+
+    @property
+    def refresh_token(self) -> str | None: ...
+
+    @property
+    def scopes(self) -> tuple[str, ...]: ...
+
+
+_TOKEN_SET_FIELDS = ("access_token", "token_type", "expires_at", "refresh_token", "scopes")
+
+
+def is_token_set_like(value: object) -> bool:
+    """Whether ``value`` has a token set's fields (a ``TokenSet`` of any package)."""
+    return all(hasattr(value, name) for name in _TOKEN_SET_FIELDS)
 
 
 def safe_text(value: object, secrets: Iterable[str | None] = ()) -> str:
@@ -129,7 +162,8 @@ class TokenSet:
     """The credentials a session holds: an access token and what comes with it.
 
     ``expires_at`` is in epoch seconds (``None``: no known expiry). ``scopes`` are
-    the granted scopes. ``repr()`` and ``str()`` never show either token.
+    the granted scopes. ``id_token`` is the OpenID Connect ID token (a JWT) when the
+    token response had one. ``repr()`` and ``str()`` never show a token.
     """
 
     access_token: str
@@ -137,6 +171,7 @@ class TokenSet:
     expires_at: float | None = None
     refresh_token: str | None = None
     scopes: tuple[str, ...] = ()
+    id_token: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.access_token, str) or not self.access_token:
@@ -159,15 +194,44 @@ class TokenSet:
         if scopes is None:
             raise ValueError("scopes must be a sequence of strings")
         object.__setattr__(self, "scopes", scopes)
+        if self.id_token is not None:
+            if not isinstance(self.id_token, str):
+                raise ValueError("id_token must be a string or None")
+            if not self.id_token:
+                object.__setattr__(self, "id_token", None)
 
     def __repr__(self) -> str:
         refresh = "'***'" if self.refresh_token is not None else "None"
+        id_token = ", id_token='***'" if self.id_token is not None else ""
         return (
             f"TokenSet(access_token='***', token_type={self.token_type!r}, "
-            f"expires_at={self.expires_at!r}, refresh_token={refresh}, scopes={self.scopes!r})"
+            f"expires_at={self.expires_at!r}, refresh_token={refresh}, scopes={self.scopes!r}"
+            f"{id_token})"
         )
 
     __str__ = __repr__
+
+    @classmethod
+    def coerce(cls, value: TokenSetLike) -> TokenSet:
+        """``value`` itself if it is a :class:`TokenSet`, else a copy of its fields.
+
+        Accepts the ``TokenSet`` of any other generated package (each package has
+        its own copy of the runtime). Raises ``TypeError`` for anything else.
+        """
+        if isinstance(value, cls):
+            return value
+        if not is_token_set_like(value):
+            raise TypeError(
+                f"expected a TokenSet (or an object with its fields), not {type(value).__name__}"
+            )
+        return cls(
+            access_token=value.access_token,
+            token_type=value.token_type,
+            expires_at=value.expires_at,
+            refresh_token=value.refresh_token,
+            scopes=tuple(value.scopes),
+            id_token=getattr(value, "id_token", None),
+        )
 
     @classmethod
     def from_response(cls, response: Mapping[str, Any], *, clock: Clock = time.time) -> TokenSet:
@@ -185,7 +249,9 @@ class TokenSet:
             raise InvalidTokenResponseError(
                 f"a token response must be a JSON object, not {type(response).__name__}"
             )
-        secrets = [v for k, v in response.items() if k in ("access_token", "refresh_token")]
+        secrets = [
+            v for k, v in response.items() if k in ("access_token", "refresh_token", "id_token")
+        ]
         access_token = response.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             problem = "no access_token" if access_token in (None, "") else "an invalid access_token"
@@ -221,6 +287,10 @@ class TokenSet:
         if scopes is None:
             raise InvalidTokenResponseError("the token response has an invalid scope")
 
+        id_token = response.get("id_token")
+        if id_token is not None and not isinstance(id_token, str):
+            raise InvalidTokenResponseError("the token response has an invalid id_token")
+
         try:
             return cls(
                 access_token=access_token,
@@ -228,6 +298,7 @@ class TokenSet:
                 expires_at=expires_at,
                 refresh_token=refresh_token or None,
                 scopes=scopes,
+                id_token=id_token or None,
             )
         except ValueError as exc:  # pragma: no cover - every field was checked above
             raise InvalidTokenResponseError(f"the token response is invalid: {exc}") from None
@@ -245,6 +316,8 @@ class TokenSet:
             data["refresh_token"] = self.refresh_token
         if self.scopes:
             data["scope"] = " ".join(self.scopes)
+        if self.id_token is not None:
+            data["id_token"] = self.id_token
         return data
 
     def expires_within(self, seconds: float, *, now: float) -> bool:

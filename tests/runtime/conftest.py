@@ -13,6 +13,11 @@ from generator.runtime.session import RefreshTokenGrant, Session
 from .helpers import (
     APP_ID,
     APP_SECRET,
+    CLI_ID,
+    SIGN_IN_SCOPE,
+    WEB_CALLBACK,
+    WEB_ID,
+    WEB_SECRET,
     POST_ID,
     POST_SECRET,
     PUBLIC_ID,
@@ -51,6 +56,16 @@ def _register_clients(server: OAuthTestServer) -> None:
     server.add_client(
         SERVICE_ID, SERVICE_SECRET, grant_types=("client_credentials",), scope="batch"
     )
+    signs_in = ("authorization_code", "refresh_token")
+    server.add_client(
+        WEB_ID, WEB_SECRET, grant_types=signs_in, scope=SIGN_IN_SCOPE, redirect_uris=[WEB_CALLBACK]
+    )
+    server.add_client(
+        CLI_ID,
+        grant_types=signs_in,
+        scope=SIGN_IN_SCOPE,
+        redirect_uris=["http://127.0.0.1/callback"],
+    )
 
 
 @pytest.fixture
@@ -79,6 +94,17 @@ def session(
 ) -> Iterator[Session]:
     with Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock) as sess:
         yield sess
+
+
+@pytest.fixture
+def api_session_class(server: OAuthTestServer) -> type[Session]:
+    """What a generated package declares for an API whose token scheme is OpenID Connect."""
+
+    class ApiSession(Session):
+        default_openid_configuration_url = server.discovery_url
+        default_scopes = ("banking/read", "banking/write")
+
+    return ApiSession
 
 
 @pytest.fixture

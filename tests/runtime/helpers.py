@@ -17,7 +17,9 @@ try:  # the tests package may or may not be importable as ``tests``
         ApiCall,
         FakeClock,
         OAuthTestServer,
+        RevocationRequest,
         TokenRequest,
+        UserAgent,
         unused_port,
     )
 except ImportError:  # pragma: no cover - depends on how pytest set up sys.path
@@ -25,7 +27,9 @@ except ImportError:  # pragma: no cover - depends on how pytest set up sys.path
         ApiCall,
         FakeClock,
         OAuthTestServer,
+        RevocationRequest,
         TokenRequest,
+        UserAgent,
         unused_port,
     )
 
@@ -34,15 +38,22 @@ from generator.runtime.session import Session
 __all__ = [
     "APP_ID",
     "APP_SECRET",
+    "CLI_ID",
+    "SIGN_IN_SCOPE",
+    "WEB_CALLBACK",
+    "WEB_ID",
+    "WEB_SECRET",
     "POST_ID",
     "POST_SECRET",
     "PUBLIC_ID",
+    "RevocationRequest",
     "SERVICE_ID",
     "SERVICE_SECRET",
     "ApiCall",
     "FakeClock",
     "OAuthTestServer",
     "TokenRequest",
+    "UserAgent",
     "async_call_api",
     "call_api",
     "flight_waiters",
@@ -60,6 +71,13 @@ POST_SECRET = "post-client-secret-value"
 PUBLIC_ID = "public-app"
 SERVICE_ID = "batch-service"
 SERVICE_SECRET = "service-secret-value"
+#: A confidential web app signing users in (authorization code + PKCE).
+WEB_ID = "web-app"
+WEB_SECRET = "web-app-secret-value"
+WEB_CALLBACK = "https://app.example.test/callback"
+#: A native (public) app signing users in over a loopback redirect, any port.
+CLI_ID = "cli-app"
+SIGN_IN_SCOPE = "openid banking/read banking/write"
 
 
 def call_api(session: Session, client: httpx.Client, url: str) -> httpx.Response:

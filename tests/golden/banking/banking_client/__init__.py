@@ -13,7 +13,16 @@ from ._runtime.errors import (
     SessionExpiredError,
     TokenRefreshError,
 )
-from ._runtime.oauth import ClientCredentialsGrant, RefreshTokenGrant
+from ._runtime.oauth import ClientCredentialsGrant, RefreshTokenGrant, RevocationResult
+from ._runtime.signin import (
+    AuthorizationDeniedError,
+    CallbackTimeoutError,
+    SignInError,
+    SignInFlow,
+    SignInRequest,
+    StateMismatchError,
+)
+from ._runtime.store import FileTokenStore, TokenStore, TokenStoreError
 from ._runtime.tokens import TokenSet
 from . import models
 from .client import AsyncAuthenticatedClient, AsyncClient, AuthenticatedClient, Client
@@ -25,15 +34,25 @@ __all__ = [
     "AsyncAuthenticatedClient",
     "AsyncClient",
     "AuthenticatedClient",
+    "AuthorizationDeniedError",
+    "CallbackTimeoutError",
     "Client",
     "ClientCredentialsGrant",
     "ClientError",
+    "FileTokenStore",
     "MissingCredentialsError",
     "OperationSpec",
     "RefreshTokenGrant",
+    "RevocationResult",
     "Session",
     "SessionExpiredError",
+    "SignInError",
+    "SignInFlow",
+    "SignInRequest",
+    "StateMismatchError",
     "TokenRefreshError",
     "TokenSet",
+    "TokenStore",
+    "TokenStoreError",
     "models",
 ]
