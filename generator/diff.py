@@ -156,15 +156,10 @@ def build_surface(api: Api) -> Surface:
     """The generated client's surface for ``api``, named as the generated code names it."""
     planner = Planner(api, "client", __version__)
     plan = planner.plan()
-    by_tag: dict[str, list[Operation]] = {}
-    for op in api.operations:
-        by_tag.setdefault(op.tags[0] if op.tags else "default", []).append(op)
     operations = []
-    # As Planner.plan_groups does: groups in sorted tag order, each planning its operations
-    # sorted by path and method; _plan_operations keeps that order, so names line up.
-    for tag, group in zip(sorted(by_tag), plan.groups):
-        ops = sorted(by_tag[tag], key=lambda o: (o.path, o.method))
-        for op, planned in zip(ops, planner._plan_operations(ops)):
+    # The planner's own groups, in its order: plan_operations keeps it, so names line up.
+    for (_, ops), group in zip(planner.grouped_operations(), plan.groups):
+        for op, planned in zip(ops, planner.plan_operations(ops)):
             annotations = {p.name: p for p in planned.signature_params}
             params = tuple(
                 ParamSurface(name, p.name, p.location, p.required, annotations[name].annotation)
@@ -285,7 +280,7 @@ def _operation_changes(old: OperationSurface, new: OperationSurface, token_schem
     if old.name != new.name:
         yield Change("operation-renamed", old.subject, f"now client.{subject} ({new.reference})", True)
     elif old.group != new.group:
-        yield Change("operation-moved", old.subject, f"now client.{subject} (first tag changed)", True)
+        yield Change("operation-moved", old.subject, f"now client.{subject} (its tag or resource changed)", True)
     if old.http != new.http:
         yield Change("operation-path-changed", subject, f"{old.http} -> {new.http}", False)
     if new.deprecated and not old.deprecated:

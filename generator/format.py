@@ -22,6 +22,7 @@ from black.mode import Mode, TargetVersion
 from .errors import InternalError
 
 MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100)
+STUB_MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100, is_pyi=True)
 _BLACK_VERSION = importlib.metadata.version("black")
 # Characters of unformatted text below which a process pool costs more than it saves;
 # ACCESSGEN_PARALLEL_THRESHOLD overrides it (0 always uses the pool when there are 2+ files).
@@ -39,16 +40,21 @@ def cache_dir() -> Path | None:
     return Path(base) / "accessgen"
 
 
-def _key(text: str) -> str:
+def _key(text: str, mode: Mode) -> str:
     digest = hashlib.sha256()
-    digest.update(f"black={_BLACK_VERSION};mode={MODE!r}\n".encode())
+    digest.update(f"black={_BLACK_VERSION};mode={mode!r}\n".encode())
     digest.update(text.encode("utf-8"))
     return digest.hexdigest()
 
 
+def mode_for(path: str) -> Mode:
+    """Black's mode for a generated file: stubs (``.pyi``) have rules of their own."""
+    return STUB_MODE if path.endswith(".pyi") else MODE
+
+
 def format_source(path: str, text: str) -> str:
     try:
-        return black.format_str(text, mode=MODE)
+        return black.format_str(text, mode=mode_for(path))
     except Exception as exc:  # a template bug, never bad user input: say where
         reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         raise InternalError(f"generated {path} is not valid Python ({reason}); this is an accessgen bug") from None
@@ -137,9 +143,9 @@ def format_files(
     result = dict(files)
     todo: list[tuple[str, str, str]] = []
     for path, text in files.items():
-        if not path.endswith(".py") or (only is not None and path not in only):
+        if not path.endswith((".py", ".pyi")) or (only is not None and path not in only):
             continue
-        key = _key(text)
+        key = _key(text, mode_for(path))
         cached = _read_cache(cache, key)
         if cached is not None:
             result[path] = cached

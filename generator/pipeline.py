@@ -134,7 +134,7 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
         counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))
     files = rendered.files
     # The runtime is copied verbatim: its sources are kept black-formatted in the repository.
-    modules = {path for path in files if path.endswith(".py") and not path.startswith(f"{package}/_runtime/")}
+    modules = {path for path in files if path.endswith((".py", ".pyi")) and not path.startswith(f"{package}/_runtime/")}
     for_black = modules if options.format_all else rendered.needs_black
     black_note = f"; formatting {len(for_black)} with black" if for_black else "; all in black's style without black"
     report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files{black_note}")

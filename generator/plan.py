@@ -463,20 +463,28 @@ class Planner:
 
     # ------------------------------------------------------------ operations
 
-    def plan_groups(self) -> tuple[PlannedGroup, ...]:
-        by_tag: dict[str, list[Operation]] = {}
+    def grouped_operations(self) -> list[tuple[str, list[Operation]]]:
+        """The operations of each API group, groups by name and operations by path and method.
+
+        An operation's group is its first tag; an untagged one goes by the first segment of
+        its path that is neither a version (``v1``), ``api`` nor a parameter, so Stripe's
+        ``/v1/customers/{customer}/sources`` is in ``customers``; with no such segment, ``default``.
+        """
+        by_group: dict[str, list[Operation]] = {}
         for op in self.api.operations:
-            tag = op.tags[0] if op.tags else "default"
-            by_tag.setdefault(tag, []).append(op)
-        tags = sorted(by_tag)
+            by_group.setdefault(op.tags[0] if op.tags else _resource_of(op.path), []).append(op)
+        return [(name, sorted(by_group[name], key=lambda o: (o.path, o.method))) for name in sorted(by_group)]
+
+    def plan_groups(self) -> tuple[PlannedGroup, ...]:
+        grouped = self.grouped_operations()
+        tags = [name for name, _ in grouped]
         attribute_taken = CLASS_SCOPE_TAKEN | CLIENT_MEMBERS
         attributes = unique([attribute_name(t, fallback="default", avoid=attribute_taken) for t in tags], taken=attribute_taken)
         modules = unique([file_safe(a) for a in attributes])
         class_bases = unique([class_name(t, fallback="Default") for t in tags])
         groups = []
-        for tag, attribute, module, base in zip(tags, attributes, modules, class_bases):
-            ops = sorted(by_tag[tag], key=lambda o: (o.path, o.method))
-            planned = self._plan_operations(ops)
+        for (tag, ops), attribute, module, base in zip(grouped, attributes, modules, class_bases):
+            planned = self.plan_operations(ops)
             token_ops = tuple(p for p, op in zip(planned, ops) if op.security.security_class is SecurityClass.TOKEN_REQUIRED)
             public_ops = tuple(p for p, op in zip(planned, ops) if op.security.security_class is not SecurityClass.TOKEN_REQUIRED)
             groups.append(
@@ -494,7 +502,7 @@ class Planner:
             )
         return tuple(groups)
 
-    def _plan_operations(self, ops: list[Operation]) -> list[PlannedOperation]:
+    def plan_operations(self, ops: list[Operation]) -> list[PlannedOperation]:
         bases = [attribute_name(op.operation_id or f"{op.method}_{op.path}", fallback="call", avoid=CLASS_SCOPE_TAKEN) for op in ops]
         # Reserve room for the _raw and iter_ variants of every method.
         names = unique(bases, taken=CLASS_SCOPE_TAKEN)
@@ -745,6 +753,17 @@ class Planner:
             if endpoint and scheme.type == "oauth2":
                 urls.setdefault("refresh_token", endpoint)
         return tuple(sorted(urls.items()))
+
+
+_VERSION_SEGMENT = re.compile(r"^v\d+(?:[._-]\d+)*$", re.IGNORECASE)
+
+
+def _resource_of(path: str) -> str:
+    """The first segment of ``path`` naming a resource: not a version, ``api`` or a parameter."""
+    for segment in path.split("/"):
+        if segment and "{" not in segment and segment.lower() != "api" and not _VERSION_SEGMENT.match(segment):
+            return segment
+    return "default"
 
 
 def _tuple_source(items: Iterable[str]) -> str:

@@ -270,7 +270,7 @@ def render_package(
     files = _render_files(plan, package_version, user_templates, subpackages)
     needs_black: set[str] = set()
     for path, text in files.items():
-        if not path.endswith(".py") or "/_runtime/" in path:
+        if not path.endswith((".py", ".pyi")) or "/_runtime/" in path:
             continue  # the runtime's sources are black-formatted in the repository
         if user_templates is not None:
             needs_black.add(path)  # a user's template makes no promise about its layout
@@ -368,9 +368,45 @@ def _render_models(env: jinja2.Environment, plan: PackagePlan, root: str, *, run
     if not by_module:
         files[f"{root}/models/__init__.py"] = f'"""Models of {oneline(plan.title)}: this API declares none."""\n'
     elif "" not in by_module:
-        lazy = sorted((m.name, m.module) for m in plan.models)
-        files[f"{root}/models/__init__.py"] = env.get_template("models_index.py.jinja").render(plan=plan, lazy=lazy)
+        index = ModelIndex.of(plan.models)
+        files[f"{root}/models/__init__.py"] = env.get_template("models_index.py.jinja").render(plan=plan, index=index)
+        files[f"{root}/models/__init__.pyi"] = env.get_template("models_index.pyi.jinja").render(plan=plan, index=index)
     return files
+
+
+@dataclass(frozen=True)
+class ModelIndex:
+    """How the lazy models index finds a model's module (see models_index.py.jinja)."""
+
+    names: tuple[tuple[str, str], ...]  # (model, module), by name
+    aliases: tuple[str, ...]
+    prefixes: tuple[tuple[str, str], ...]  # (lower-cased name prefix, module)
+    longest_prefix: int
+
+    @staticmethod
+    def of(models: tuple[PlannedModel, ...]) -> ModelIndex:
+        prefixes = sorted({(m.module[1:], m.module) for m in models if m.module != "_aliases"})
+        index = ModelIndex(
+            names=tuple(sorted((m.name, m.module) for m in models)),
+            aliases=tuple(sorted(m.name for m in models if m.module == "_aliases")),
+            prefixes=tuple(prefixes),
+            longest_prefix=max((len(prefix) for prefix, _ in prefixes), default=0),
+        )
+        for name, module in index.names:
+            if index.module_of(name) != module:  # the plan's buckets must partition the names
+                raise AssertionError(f"accessgen bug: model {name} would be looked up in {index.module_of(name)}, not {module}")
+        return index
+
+    def module_of(self, name: str) -> str | None:
+        """What the generated index's ``_module_of`` answers."""
+        if name in self.aliases:
+            return "_aliases"
+        lookup = dict(self.prefixes)
+        lowered = name.lower()
+        for length in range(min(len(lowered), self.longest_prefix), 0, -1):
+            if lowered[:length] in lookup:
+                return lookup[lowered[:length]]
+        return None
 
 
 def _api_runtime_imports(group: PlannedGroup, runtime: str) -> list[str]:

@@ -12,7 +12,7 @@ import black
 import pytest
 
 from generator import render
-from generator.format import MODE
+from generator.format import mode_for
 from generator.layout import lay_out_module
 from generator.pipeline import GenerateOptions, generate
 from tests.conftest import SHARED_SPECS, SPECS
@@ -32,9 +32,9 @@ def unstable(files: dict[str, str]) -> list[str]:
     """A diff for each generated module black would change."""
     problems = []
     for path, text in sorted(files.items()):
-        if not path.endswith(".py"):
+        if not path.endswith((".py", ".pyi")):
             continue
-        formatted = black.format_str(text, mode=MODE)
+        formatted = black.format_str(text, mode=mode_for(path))
         if formatted != text:
             diff = difflib.unified_diff(text.splitlines(), formatted.splitlines(), path, "black", n=1, lineterm="")
             problems.append("\n".join(list(diff)[:40]))

@@ -23,21 +23,21 @@ def schemas(generate_package: Any) -> ModuleType:
 def test_discriminator_with_explicit_mapping_picks_the_member(schemas: ModuleType, server: RecordingServer) -> None:
     server.route("POST", "/pets", Reply(200, {"petType": "kitten", "name": "Tom", "id": "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"}))
     client = schemas.Client(server.url)
-    pet = client.default.create_pet(body={"petType": "dog", "name": "Rex", "goodBoy": True})
+    pet = client.pets.create_pet(body={"petType": "dog", "name": "Rex", "goodBoy": True})
     assert type(pet).__name__ == "Cat" and pet.indoor is True and pet.id == uuid.UUID("9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d")
     assert server.last().body == b'{"petType":"dog","name":"Rex","goodBoy":true}'
 
 
 def test_implicit_discriminator_uses_schema_names(schemas: ModuleType, server: RecordingServer) -> None:
     server.route("GET", "/shapes", Reply(200, [{"kind": "Square", "side": 2}, {"kind": "Circle", "radius": 1}]))
-    shapes = schemas.Client(server.url).default.list_shapes()
+    shapes = schemas.Client(server.url).shapes.list_shapes()
     assert [type(s).__name__ for s in shapes] == ["Square", "Circle"]
 
 
 def test_read_only_fields_are_not_sent_and_write_only_are(schemas: ModuleType, server: RecordingServer) -> None:
     server.route("POST", "/pets", Reply(200, {"petType": "dog", "name": "Rex", "goodBoy": True}))
     dog = schemas.models.Dog(pet_type="dog", name="Rex", good_boy=True, id=uuid.uuid4(), password="s3cret")
-    schemas.Client(server.url).default.create_pet(body=dog)
+    schemas.Client(server.url).pets.create_pet(body=dog)
     assert json.loads(server.last().body) == {"petType": "dog", "name": "Rex", "goodBoy": True, "password": "s3cret"}
     assert "id" in dog.model_dump(), "a plain dump keeps read-only fields"
 
@@ -53,7 +53,7 @@ def test_values_formats_and_nullability(schemas: ModuleType, server: RecordingSe
             "schema": "s", "copy": "c", "model_dump": "m", "json": "j", "addedLater": {"x": 1},
         }),
     )
-    result = schemas.Client(server.url).default.get_everything()
+    result = schemas.Client(server.url).everything.get_everything()
     assert result.nullable31 is None and result.constant == "v1"
     assert result.count == 7 and result.count.name == "UNKNOWN", "enums accept values added after generation"
     assert result.amount == decimal.Decimal("12.30")
@@ -68,7 +68,7 @@ def test_values_formats_and_nullability(schemas: ModuleType, server: RecordingSe
 def test_recursive_and_mutually_recursive_models(schemas: ModuleType, server: RecordingServer) -> None:
     tree = {"name": "root", "children": [{"name": "leaf", "owner": {"name": "ann", "favouriteNode": {"name": "root"}}}]}
     server.route("GET", "/tree", Reply(200, tree))
-    node = schemas.Client(server.url).default.get_tree()
+    node = schemas.Client(server.url).tree.get_tree()
     assert node.children[0].owner.favourite_node.name == "root"
 
 
@@ -80,7 +80,7 @@ def test_recursive_aliases_work_at_runtime(schemas: ModuleType, server: Recordin
     }
     server.route("POST", "/errors", Reply(200, report))
     body = {"list": [1, "two", None, {"deep": [True, {"deeper": []}]}]}
-    result = schemas.Client(server.url).default.report_errors(body=body)
+    result = schemas.Client(server.url).errors.report_errors(body=body)
     assert json.loads(server.last().body) == body
     assert type(result.errors["user"]["name"]).__name__ == "InnerErrors" and result.errors["user"]["name"].code == "too_long"
     assert result.path == ["a", ["b", ["c"]]] and result.tags == {"x": {"y": {}}}
@@ -106,7 +106,7 @@ def test_large_apis_split_models_into_lazily_imported_modules(tmp_path: Any, mon
     out = Path(tmp_path) / "out"
     write_output(out, generate(SPECS / "features" / "schemas.yaml", GenerateOptions(package_name="split_models")).files, "test")
     modules = sorted(p.name for p in (out / "split_models" / "models").iterdir())
-    assert modules == ["__init__.py", "_aliases.py", "_c.py", "_d.py", "_e.py", "_i.py", "_p.py", "_s.py", "_t.py"]
+    assert modules == ["__init__.py", "__init__.pyi", "_aliases.py", "_c.py", "_d.py", "_e.py", "_i.py", "_p.py", "_s.py", "_t.py"]
     assert run_mypy(out, "split_models").returncode == 0
     probe = """
 import sys

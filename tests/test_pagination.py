@@ -35,7 +35,7 @@ def test_a_cursor_goes_back_in_its_query_parameter_never_as_a_url(pages: ModuleT
 
     server.route("GET", "/v1/charges/search", search)
     client = pages.Client(server.url + "/v1")
-    ids = [charge.id for charge in client.default.iter_search_charges(query="amount>10", limit=2)]
+    ids = [charge.id for charge in client.charges.iter_search_charges(query="amount>10", limit=2)]
     assert ids == ["a", "b", "c"]
     assert [r.path for r in server.requests] == ["/v1/charges/search", "/v1/charges/search"]
     assert server.requests[1].query == [("query", "amount>10"), ("page", "cursor_abc"), ("limit", "2")]
@@ -50,7 +50,7 @@ def test_async_cursor_pagination(pages: ModuleType, server: RecordingServer) -> 
 
     async def walk() -> list[str]:
         async with pages.AsyncClient(server.url + "/v1") as client:
-            return [e.id async for e in client.default.iter_list_events()]
+            return [e.id async for e in client.events.iter_list_events()]
 
     assert asyncio.run(walk()) == ["x", "y"]
     assert [dict(r.query).get("cursor") for r in server.requests] == [None, "c2"]
@@ -59,7 +59,7 @@ def test_async_cursor_pagination(pages: ModuleType, server: RecordingServer) -> 
 def test_a_uri_link_is_followed(pages: ModuleType, server: RecordingServer) -> None:
     server.route("GET", "/v1/refunds", Reply(200, {"results": _charges("r1"), "next": server.url + "/v1/refunds/page2"}))
     server.route("GET", "/v1/refunds/page2", Reply(200, {"results": _charges("r2"), "next": None}))
-    ids = [r.id for r in pages.Client(server.url + "/v1").default.iter_list_refunds()]
+    ids = [r.id for r in pages.Client(server.url + "/v1").refunds.iter_list_refunds()]
     assert ids == ["r1", "r2"]
 
 
@@ -68,15 +68,15 @@ def test_a_next_value_that_is_no_url_is_not_guessed_into_one(pages: ModuleType, 
     client = pages.Client(server.url + "/v1")
     walked: list[str] = []
     with pytest.raises(pages.ClientError, match="not a URL"):
-        for payout in client.default.iter_list_payouts():
+        for payout in client.payouts.iter_list_payouts():
             walked.append(payout.id)
     assert walked == ["p1"]
     assert [r.path for r in server.requests] == ["/v1/payouts"], "nothing was requested at /cursor_abc"
 
 
 def test_a_cursor_without_a_parameter_gets_no_iter_method_and_a_warning(pages: ModuleType) -> None:
-    assert hasattr(pages.Client().default, "list_disputes")
-    assert not hasattr(pages.Client().default, "iter_list_disputes")
+    assert hasattr(pages.Client().disputes, "list_disputes")
+    assert not hasattr(pages.Client().disputes, "iter_list_disputes")
     warnings = generate(SPEC, GenerateOptions(package_name="pagination_client")).warnings
     found = [w for w in warnings if "next_cursor" in w.message]
     assert len(found) == 1 and "no iter_ method" in found[0].message
@@ -84,8 +84,8 @@ def test_a_cursor_without_a_parameter_gets_no_iter_method_and_a_warning(pages: M
 
 
 def test_operation_metadata_says_how_pages_are_walked(pages: ModuleType) -> None:
-    from pagination_client.api import default
+    from pagination_client.api import charges, disputes, refunds
 
-    assert default.SEARCH_CHARGES.pagination == pages._runtime.client.PaginationSpec("data", ("next_page",), "page")
-    assert default.LIST_REFUNDS.pagination == pages._runtime.client.PaginationSpec("results", ("next",))
-    assert default.LIST_DISPUTES.pagination is None
+    assert charges.SEARCH_CHARGES.pagination == pages._runtime.client.PaginationSpec("data", ("next_page",), "page")
+    assert refunds.LIST_REFUNDS.pagination == pages._runtime.client.PaginationSpec("results", ("next",))
+    assert disputes.LIST_DISPUTES.pagination is None

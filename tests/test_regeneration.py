@@ -51,9 +51,9 @@ def test_manifest_removes_stale_code_keeps_user_files_and_check_gates(tmp_path: 
     assert cli("generate", str(spec), "-o", str(out), "--package-name", "mixed", "-q", cwd=tmp_path).returncode == 0
     (out / "mixed" / "custom.py").write_text("# mine\n")
     before = tree_digest(out)
-    assert "def basic_only(" in (out / "mixed" / "api" / "default.py").read_text()
+    assert "def basic_only(" in (out / "mixed" / "api" / "basic.py").read_text()
 
-    # Remove one operation, and move another to a new tag: its module appears, nothing else is touched.
+    # Remove one operation, and move another to a tag: their modules go, the tag's appears, nothing else is touched.
     trimmed = text.replace(
         """  /basic:
     get:
@@ -66,22 +66,22 @@ def test_manifest_removes_stale_code_keeps_user_files_and_check_gates(tmp_path: 
           description: Done.
 """,
         "",
-    ).replace("      operationId: httpBearer\n", "      operationId: httpBearer\n      tags: [bearer]\n")
+    ).replace("      operationId: httpBearer\n", "      operationId: httpBearer\n      tags: [tokens]\n")
     assert trimmed != text
     spec.write_text(trimmed)
     check = cli("generate", str(spec), "-o", str(out), "--package-name", "mixed", "--check", cwd=tmp_path)
     assert check.returncode == 1
-    assert "changed: mixed/api/default.py" in check.stderr and "added: mixed/api/bearer.py" in check.stderr
+    for line in ("removed: mixed/api/basic.py", "removed: mixed/api/bearer.py", "added: mixed/api/tokens.py"):
+        assert line in check.stderr
     assert tree_digest(out) == before, "--check writes nothing"
 
     assert cli("generate", str(spec), "-o", str(out), "--package-name", "mixed", "-q", cwd=tmp_path).returncode == 0
-    default = (out / "mixed" / "api" / "default.py").read_text()
-    assert "basic_only" not in default and "http_bearer" not in default
-    assert (out / "mixed" / "api" / "bearer.py").exists()
+    assert not (out / "mixed" / "api" / "basic.py").exists() and not (out / "mixed" / "api" / "bearer.py").exists()
+    assert "def http_bearer(" in (out / "mixed" / "api" / "tokens.py").read_text()
     assert (out / "mixed" / "custom.py").read_text() == "# mine\n"
     after = tree_digest(out)
     changed = {p for p in after if after[p] != before.get(p)} | {p for p in before if p not in after}
-    assert changed == {"mixed/api/default.py", "mixed/api/bearer.py", "mixed/client.py", "README.md", ".accessgen-manifest.json"}
+    assert changed == {"mixed/api/basic.py", "mixed/api/bearer.py", "mixed/api/tokens.py", "mixed/client.py", "README.md", ".accessgen-manifest.json"}
 
     clean = cli("generate", str(spec), "-o", str(out), "--package-name", "mixed", "--check", cwd=tmp_path)
     assert clean.returncode == 0, clean.stderr
@@ -89,7 +89,7 @@ def test_manifest_removes_stale_code_keeps_user_files_and_check_gates(tmp_path: 
     # A generated file deleted from the spec's output is reported as removed.
     spec.write_text(text)
     stale = cli("generate", str(spec), "-o", str(out), "--package-name", "mixed", "--check", cwd=tmp_path)
-    assert stale.returncode == 1 and "removed: mixed/api/bearer.py" in stale.stderr
+    assert stale.returncode == 1 and "removed: mixed/api/tokens.py" in stale.stderr
 
 
 def test_regeneration_reformats_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,8 @@ loopback that records what arrives.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import asyncio
 import base64
 from types import ModuleType
@@ -73,10 +75,12 @@ def mixed_clients(pkg: ModuleType, url: str) -> list[Any]:
 
 
 def find_method(client: Any, name: str) -> Any:
-    for group in ("default",):
-        api = getattr(client, group)
-        if hasattr(api, name):
-            return getattr(api, name)
+    """The method in whichever API group holds it (untagged operations group by path)."""
+    for group in dir(type(client)):
+        if not group.startswith("_") and isinstance(getattr(type(client), group), cached_property):
+            api = getattr(client, group)
+            if hasattr(api, name):
+                return getattr(api, name)
     return None
 
 
@@ -106,13 +110,13 @@ def test_every_mixed_operation_sends_exactly_its_credentials(mixed: ModuleType, 
 def test_async_clients_apply_the_same_rules(mixed: ModuleType, server: RecordingServer) -> None:
     async def run() -> list[set[str]]:
         async with mixed.AsyncAuthenticatedClient(server.url, session=mixed.Session(TOKEN), api_key_header="K") as authed:
-            await authed.default.token_and_key()
-            await authed.default.token_optional()
-            await authed.default.override_with_empty_list()
+            await authed.combined.token_and_key()
+            await authed.optional.token_optional()
+            await authed.public.override_with_empty_list()
         async with mixed.AsyncClient(server.url) as public:
-            await public.default.token_optional()
+            await public.optional.token_optional()
             with pytest.raises(mixed.MissingCredentialsError):
-                await public.default.key_or_token()
+                await public.alternatives.key_or_token()
         return [sent_credentials(r) for r in server.requests]
 
     assert asyncio.run(run()) == [{"bearer", "header"}, {"bearer"}, set(), set()]

@@ -86,13 +86,13 @@ def test_a_token_set_and_a_grant_of_one_package_in_anothers_session(
     assert banking_client.accounts.get_account("a1").id == "a1"
     clock.advance(600)  # expired: the other package's grant refreshes it
     assert banking_client.accounts.get_account("a1").id == "a1"
-    mixed_client.default.inherit_root_security()
+    mixed_client.inherited.inherit_root_security()
     assert [r.status for r in oauth.token_requests] == [200], "exactly one refresh"
     assert len(reported) == 1 and isinstance(reported[0], mixed.TokenSet)
 
     # Reviving the session with the other package's token set, and its from_token_response.
     session.set_token_set(banking.TokenSet.from_response(oauth.login(APP_ID), clock=clock))
-    mixed_client.default.inherit_root_security()
+    mixed_client.inherited.inherit_root_security()
     again = mixed.Session.from_token_response(
         banking.TokenSet.from_response(oauth.login(APP_ID)).to_dict(), refresher=grant
     )

@@ -109,12 +109,12 @@ def test_one_session_serves_sync_async_and_two_specs_with_one_refresh(
 
     def sync_calls(n: int) -> None:
         try:
-            (sync_banking.accounts.get_account("a1") if n % 2 else sync_mixed.default.inherit_root_security())
+            (sync_banking.accounts.get_account("a1") if n % 2 else sync_mixed.inherited.inherit_root_security())
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     async def async_calls() -> None:
-        calls = [async_banking.accounts.get_account("a1") if n % 2 else async_mixed.default.inherit_root_security() for n in range(64)]
+        calls = [async_banking.accounts.get_account("a1") if n % 2 else async_mixed.inherited.inherit_root_security() for n in range(64)]
         await asyncio.gather(*calls)
 
     threads = [threading.Thread(target=sync_calls, args=(n,)) for n in range(64)]
@@ -150,6 +150,6 @@ def test_one_session_serves_both_sub_clients_of_a_two_spec_package(
     mixed_client = pkg.mixed_security.AuthenticatedClient(api.url, session=session)
     clock.advance(3600)
     assert banking_client.accounts.get_account("a1").id == "a1"
-    mixed_client.default.inherit_root_security()
+    mixed_client.inherited.inherit_root_security()
     assert len(oauth.token_requests) == 1, "one refresh served calls to both sub-clients"
     assert set(seen_tokens(api)) == {session.token_set.access_token}

@@ -218,7 +218,7 @@ def test_an_oauth2_authorization_code_flow_in_the_spec(
         "banking/read",
         "banking/write",
     )  # no openid: plain OAuth 2.0
-    assert pkg.AuthenticatedClient(session=session).default.get_account("a1") == ACCOUNT
+    assert pkg.AuthenticatedClient(session=session).accounts.get_account("a1") == ACCOUNT
     assert oauth.discovery_fetches == 0
 
 
