@@ -47,9 +47,14 @@ from .security import describe
 # Names the generated modules import; models and fields must not shadow them.
 ANNOTATION_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "Any", "Literal", "Union", "Annotated", "datetime", "uuid", "decimal", "None", "tag_by_property", "pydantic", "typing", "ClassVar", "TypeAlias"})
 RESERVED_CLASS_NAMES = frozenset({"Any", "Literal", "Union", "Annotated", "ClassVar", "TypeAlias", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "ApiModel", "ReadOnlyAwareModel"})
-CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "operations"})
-# Locals of generated method bodies are reserved too.
-PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "first_page", "page_item"}
+CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "operations", "with_options"})
+# Per-call options every generated method takes after the spec's parameters; a spec parameter
+# of the same name is renamed, never an option.
+OPTION_NAMES = ("timeout", "extra_headers", "extra_query", "max_retries", "idempotency_key")
+# Locals and runtime names of generated method bodies are reserved too.
+PARAM_RESERVED = ANNOTATION_NAMES | {"self", "body", "models", "warnings", "cast", "first_page", "page_item", "call_options", "request_options"} | set(OPTION_NAMES)
+# Header parameters that carry an idempotency key: the `idempotency_key` option sets them.
+_IDEMPOTENCY_HEADER = re.compile(r"(x-)?idempotency[-_]?key", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,16 @@ class PlannedParam:
     default: str | None
     description: str | None
     positional: bool
+    async_annotation: str | None = None  # where the async client accepts more (async iterables)
+
+
+OPTION_PARAMS = (
+    PlannedParam("timeout", "Timeout | None", "None", "Seconds (or an httpx.Timeout) for this call.", False),
+    PlannedParam("extra_headers", "Mapping[str, str] | None", "None", "Headers added to this call.", False),
+    PlannedParam("extra_query", "Mapping[str, str] | None", "None", "Query parameters added to this call.", False),
+    PlannedParam("max_retries", "int | None", "None", "Retries of this call, instead of the client's.", False),
+    PlannedParam("idempotency_key", "str | None", "None", "The idempotency key of this call; makes a POST retryable.", False),
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,7 @@ class PlannedOperation:
     security_class: str
     pagination_items: str | None
     pagination_next: tuple[str, ...]
+    stream_name: str | None = None  # the variant reading a binary response in chunks
 
 
 @dataclass(frozen=True)
@@ -410,13 +426,23 @@ class Planner:
             if op.pagination is not None:
                 iter_name = unique([f"iter_{name}"], taken=taken)[0]
                 taken.add(iter_name)
-            result.append(self._operation(op, name, raw_name, iter_name))
+            stream_name = None
+            if any(r.kind == "binary" for r in _success_responses(op)):
+                stream_name = unique([f"{name}_stream"], taken=taken)[0]
+                taken.add(stream_name)
+            result.append(dataclasses.replace(self._operation(op, name, raw_name, iter_name), stream_name=stream_name))
         return result
 
     def _operation(self, op: Operation, name: str, raw_name: str, iter_name: str | None) -> PlannedOperation:
-        param_names = unique([attribute_name(p.name, fallback="param", avoid=PARAM_RESERVED) for p in op.parameters], taken=PARAM_RESERVED)
+        key_param = _idempotency_param(op)
+        others = [p for p in op.parameters if p is not key_param]
+        other_names = iter(unique([attribute_name(p.name, fallback="param", avoid=PARAM_RESERVED) for p in others], taken=PARAM_RESERVED))
+        # The idempotency header is set through the `idempotency_key` option.
+        param_names = ["idempotency_key" if p is key_param else next(other_names) for p in op.parameters]
         signature = []
         for param, pname in zip(op.parameters, param_names):
+            if param is key_param:
+                continue
             annotation = self.annotation(param.type, "models.", accept_enum_values=True)
             default = None
             if not param.required:
@@ -430,8 +456,9 @@ class Planner:
             annotation = self.annotation(body.type, "models.")
             if body.kind in ("json", "form", "multipart") and isinstance(body.type, ModelRef):
                 annotation += " | dict[str, Any]"
-            elif body.kind == "binary":
-                annotation = "bytes | typing.BinaryIO"
+            async_annotation = None
+            if body.kind == "binary":
+                annotation, async_annotation = "BinaryContent", "AsyncBinaryContent"
             elif body.kind == "text":
                 annotation = "str"
             default = None
@@ -439,15 +466,15 @@ class Planner:
                 default = "None"
                 if not annotation.endswith("| None") and annotation != "Any":
                     annotation += " | None"
+                    async_annotation = async_annotation and async_annotation + " | None"
             body_arg = "body"
-            signature.append(PlannedParam("body", annotation, default, body.description, False))
+            signature.append(PlannedParam("body", annotation, default, body.description, False, async_annotation))
         # Required keyword arguments first reads better and is what users expect.
         positional = [p for p in signature if p.positional]
         keyword = [p for p in signature if not p.positional]
         keyword.sort(key=lambda p: p.default is not None)
-        success = [r for r in op.responses if r.status.startswith("2") or r.status.upper() == "2XX"]
-        if not success and any(r.status == "default" for r in op.responses):
-            success = [r for r in op.responses if r.status == "default"]
+        keyword.extend(OPTION_PARAMS)
+        success = _success_responses(op)
         returns = _dedupe([self._response_annotation(r) for r in success]) or ["None"]
         if "Any" in returns:
             returns = ["Any"]
@@ -530,6 +557,9 @@ class Planner:
             parts.append(f"responses=({responses},)")
         if op.deprecated:
             parts.append("deprecated=True")
+        key_param = _idempotency_param(op)
+        if key_param is not None:
+            parts.append(f"idempotency_header={key_param.name!r}")
         accept = _dedupe([r.media_type for r in op.responses if r.media_type and r.kind != "empty"])
         if accept:
             parts.append(f"accept={', '.join(accept)!r}")
@@ -573,7 +603,7 @@ class Planner:
                 base_names.append("api_key" if scheme.credential_kind == "api_key" else "basic_auth")
             else:
                 base_names.append(attribute_name(scheme.name, fallback="credential", avoid=PARAM_RESERVED))
-        reserved = {"base_url", "timeout", "headers", "http_client", "session", "self"}
+        reserved = {"base_url", "timeout", "headers", "http_client", "session", "self", "max_retries", "retry_policy", "strict_validation"}
         kwargs = unique(base_names, taken=reserved)
         credentials = []
         for scheme, kwarg in zip(fixed, kwargs):
@@ -631,6 +661,18 @@ def _primitive(t: PrimitiveType) -> str:
         formats = {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID", "binary": "bytes", "decimal": "decimal.Decimal"}
         return formats.get(t.format or "", "str")
     return {"integer": "int", "number": "float", "boolean": "bool", "null": "None"}[t.name]
+
+
+def _success_responses(op: Operation) -> list[Any]:
+    success = [r for r in op.responses if r.status.startswith("2") or r.status.upper() == "2XX"]
+    if not success and any(r.status == "default" for r in op.responses):
+        success = [r for r in op.responses if r.status == "default"]
+    return success
+
+
+def _idempotency_param(op: Operation) -> Parameter | None:
+    """The header parameter carrying the operation's idempotency key (`Idempotency-Key`...), if any."""
+    return next((p for p in op.parameters if p.location == "header" and _IDEMPOTENCY_HEADER.fullmatch(p.name)), None)
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -24,7 +24,10 @@ def run_mypy(cwd: Path, *targets: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(("spec", "name"), [("banking.yaml", "banking_client"), ("mixed-security.yaml", "mixed_security_client")])
+@pytest.mark.parametrize(
+    ("spec", "name"),
+    [("banking.yaml", "banking_client"), ("mixed-security.yaml", "mixed_security_client"), ("features/runtime.yaml", "runtime_features_client")],
+)
 def test_generated_package_passes_mypy_strict(generate_package: Any, spec: str, name: str) -> None:
     pkg: ModuleType = generate_package(SPECS / spec, name)
     result = run_mypy(package_dir(pkg), name)

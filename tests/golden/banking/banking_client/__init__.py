@@ -13,6 +13,23 @@ from ._runtime.errors import (
     SessionExpiredError,
     TokenRefreshError,
 )
+from ._runtime.client import AsyncStreamedResponse, RequestOptions, RetryPolicy, StreamedResponse
+from ._runtime.errors import (
+    ApiConnectionError,
+    ApiTimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientSideError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    SessionError,
+    UnexpectedStatusError,
+    UnprocessableEntityError,
+)
 from ._runtime.oauth import ClientCredentialsGrant, RefreshTokenGrant
 from ._runtime.tokens import TokenSet
 from . import models
@@ -35,5 +52,24 @@ __all__ = [
     "SessionExpiredError",
     "TokenRefreshError",
     "TokenSet",
+    # errors, options and streaming of the runtime
+    "ApiConnectionError",
+    "ApiTimeoutError",
+    "AsyncStreamedResponse",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientSideError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestOptions",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "SessionError",
+    "StreamedResponse",
+    "UnexpectedStatusError",
+    "UnprocessableEntityError",
     "models",
 ]
