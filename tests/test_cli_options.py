@@ -74,7 +74,7 @@ def run_on_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
 def test_progress_on_a_terminal_and_quiet_otherwise(tmp_path: Path) -> None:
     code, shown = run_on_terminal(["generate", str(SPECS / "mixed-security.yaml"), "-o", "out"], tmp_path)
     assert code == 0
-    assert "accessgen: reading" in shown and "11 operations, 0 models, 17 files; formatting" in shown
+    assert "accessgen: reading" in shown and "11 operations, 0 models, 20 files; formatting" in shown
     assert "accessgen: formatted " in shown and " from cache)" in shown
     code, quiet = run_on_terminal(["generate", str(SPECS / "mixed-security.yaml"), "-o", "out2", "-q"], tmp_path)
     assert code == 0 and quiet.strip() == ""

@@ -189,7 +189,7 @@ class ApiResponse(Generic[T]):
     parsed: T
 
 
-@dataclass
+@dataclass(slots=True)
 class _Prepared:
     method: str
     url: str
@@ -224,6 +224,7 @@ class ClientCore:
     """State and request preparation shared by the sync and async clients."""
 
     is_async = False
+    _owns_http = False  # whether close() closes the HTTP client (not when it was given, or shared)
 
     def __init__(
         self,
@@ -273,7 +274,7 @@ class ClientCore:
     ) -> _CoreT:
         """A core sharing this one's HTTP client, session and credentials, with other defaults."""
         derived = copy.copy(self)
-        derived._owns_http = False  # type: ignore[attr-defined]
+        derived._owns_http = False
         if timeout is not None:
             derived._timeout = timeout
         if max_retries is not None:
@@ -741,7 +742,10 @@ class SyncClientCore(ClientCore):
                         session.refresh_after_rejection(token)
                         note = "; token refreshed, not replayed: the body cannot be sent again"
             except ClientError as exc:
-                raise self.with_call(exc, prepared) from exc
+                located = self.with_call(exc, prepared)
+                if located is exc:
+                    raise
+                raise located from exc
             except _RETRYABLE_ERRORS as exc:
                 wait = self.retry_policy.backoff(attempt) if self.may_repeat(prepared, attempt) else None
                 if logger.isEnabledFor(logging.DEBUG):
@@ -864,7 +868,10 @@ class AsyncClientCore(ClientCore):
                         await session.async_refresh_after_rejection(token)
                         note = "; token refreshed, not replayed: the body cannot be sent again"
             except ClientError as exc:
-                raise self.with_call(exc, prepared) from exc
+                located = self.with_call(exc, prepared)
+                if located is exc:
+                    raise
+                raise located from exc
             except _RETRYABLE_ERRORS as exc:
                 wait = self.retry_policy.backoff(attempt) if self.may_repeat(prepared, attempt) else None
                 if logger.isEnabledFor(logging.DEBUG):

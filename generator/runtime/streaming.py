@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from types import TracebackType
 from typing import IO, Any, Union
 
@@ -29,7 +37,10 @@ CHUNK_SIZE = 64 * 1024
 #: What a sync client accepts as a binary request body.
 BinaryContent = Union[bytes, bytearray, memoryview, IO[bytes], Iterable[bytes]]
 #: What an async client accepts as a binary request body.
-AsyncBinaryContent = Union[bytes, bytearray, memoryview, IO[bytes], Iterable[bytes], AsyncIterable[bytes]]
+AsyncBinaryContent = Union[
+    bytes, bytearray, memoryview, IO[bytes], Iterable[bytes], AsyncIterable[bytes]
+]
+
 
 def _chunk(value: object) -> bytes:
     if isinstance(value, bytes):
@@ -69,7 +80,16 @@ class StreamBody:
 
     __slots__ = ("_source", "_kind", "_start", "replayable", "length", "is_async")
 
-    def __init__(self, source: Any, kind: str, *, start: int | None, replayable: bool, length: int | None, is_async: bool) -> None:
+    def __init__(
+        self,
+        source: Any,
+        kind: str,
+        *,
+        start: int | None,
+        replayable: bool,
+        length: int | None,
+        is_async: bool,
+    ) -> None:
         self._source = source
         self._kind = kind  # "file", "iterable" or "async"
         self._start = start
@@ -100,15 +120,23 @@ def binary_body(body: object, *, is_async: bool) -> bytes | StreamBody:
         return _file_body(body, is_async=is_async)
     if hasattr(body, "__aiter__"):
         if not is_async:
-            raise TypeError("an async iterable body needs the async client; a sync client sends bytes, files and iterables of bytes")
+            raise TypeError(
+                "an async iterable body needs the async client; a sync client sends bytes, files and iterables of bytes"
+            )
         iterator = body.__aiter__()
-        return StreamBody(iterator, "async", start=None, replayable=False, length=None, is_async=True)
+        return StreamBody(
+            iterator, "async", start=None, replayable=False, length=None, is_async=True
+        )
     if isinstance(body, (list, tuple)):  # chunks in memory: checked now, sent with their length
         length = sum(len(_chunk(chunk)) for chunk in body)
-        return StreamBody(body, "iterable", start=None, replayable=True, length=length, is_async=is_async)
+        return StreamBody(
+            body, "iterable", start=None, replayable=True, length=length, is_async=is_async
+        )
     if isinstance(body, Iterable):
         replayable = iter(body) is not body
-        return StreamBody(body, "iterable", start=None, replayable=replayable, length=None, is_async=is_async)
+        return StreamBody(
+            body, "iterable", start=None, replayable=replayable, length=None, is_async=is_async
+        )
     raise TypeError(_unsupported(body))
 
 
@@ -141,7 +169,9 @@ def _file_body(file: Any, *, is_async: bool) -> StreamBody:
                 length = None
         if length is not None and length < 0:
             length = None
-    return StreamBody(file, "file", start=start, replayable=start is not None, length=length, is_async=is_async)
+    return StreamBody(
+        file, "file", start=start, replayable=start is not None, length=length, is_async=is_async
+    )
 
 
 # ---------------------------------------------------------------- streamed responses
@@ -184,7 +214,11 @@ class StreamedResponse(_StreamedBase):
     nothing is retried: a broken connection raises ``ApiConnectionError``.
     """
 
-    def __init__(self, open_response: Callable[[], httpx.Response], wrap_error: Callable[[Exception], ClientError]) -> None:
+    def __init__(
+        self,
+        open_response: Callable[[], httpx.Response],
+        wrap_error: Callable[[Exception], ClientError],
+    ) -> None:
         super().__init__(wrap_error)
         self._open = open_response
 
@@ -194,21 +228,26 @@ class StreamedResponse(_StreamedBase):
         self._response = self._open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body, decoded (gzip...) as it arrives."""
         try:
             yield from self.response.iter_bytes(chunk_size)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise self._wrap_error(exc) from exc
 
     def read(self) -> bytes:
         """The whole (rest of the) body."""
         try:
             return self.response.read()
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise self._wrap_error(exc) from exc
 
     def close(self) -> None:
@@ -219,12 +258,16 @@ class StreamedResponse(_StreamedBase):
 class AsyncStreamedResponse(_StreamedBase):
     """The async twin of :class:`StreamedResponse`::
 
-        async with client.files.download_file_stream("report.pdf") as response:
-            async for chunk in response.aiter_bytes():
-                out.write(chunk)
+    async with client.files.download_file_stream("report.pdf") as response:
+        async for chunk in response.aiter_bytes():
+            out.write(chunk)
     """
 
-    def __init__(self, open_response: Callable[[], Awaitable[httpx.Response]], wrap_error: Callable[[Exception], ClientError]) -> None:
+    def __init__(
+        self,
+        open_response: Callable[[], Awaitable[httpx.Response]],
+        wrap_error: Callable[[Exception], ClientError],
+    ) -> None:
         super().__init__(wrap_error)
         self._open = open_response
 
@@ -234,7 +277,12 @@ class AsyncStreamedResponse(_StreamedBase):
         self._response = await self._open()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
     async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
@@ -242,14 +290,14 @@ class AsyncStreamedResponse(_StreamedBase):
         try:
             async for chunk in self.response.aiter_bytes(chunk_size):
                 yield chunk
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise self._wrap_error(exc) from exc
 
     async def aread(self) -> bytes:
         """The whole (rest of the) body."""
         try:
             return await self.response.aread()
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise self._wrap_error(exc) from exc
 
     async def aclose(self) -> None:

@@ -96,7 +96,11 @@ def _field_type(model: type[BaseModel], name: str, info: Any) -> Any:
     key = (model, name)
     found = _FIELD_TYPES.get(key)
     if found is None:
-        found = typing.Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        found = (
+            typing.Annotated[(info.annotation, *info.metadata)]
+            if info.metadata
+            else info.annotation
+        )
         _FIELD_TYPES[key] = found
     return found
 

@@ -16,9 +16,17 @@ from tests.support.fault_server import FaultServer
 
 from .helpers import NOW, TOKEN, Waits
 
+
 @pytest.fixture(autouse=True)
 def _loopback_without_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
@@ -43,7 +51,9 @@ def waits() -> Waits:
 @pytest.fixture()
 def policy(rt: ModuleType, waits: Waits) -> Any:
     """Backoff caps 0.5, 1, 2... s; the jitter always draws half the cap; the clock is fixed."""
-    return rt.RetryPolicy(sleep=waits.sleep, async_sleep=waits.async_sleep, jitter=lambda: 0.5, clock=lambda: NOW)
+    return rt.RetryPolicy(
+        sleep=waits.sleep, async_sleep=waits.async_sleep, jitter=lambda: 0.5, clock=lambda: NOW
+    )
 
 
 @pytest.fixture()

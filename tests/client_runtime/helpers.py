@@ -30,9 +30,15 @@ class Waits:
 NOW = 1_700_000_000.0
 
 
-def refreshing_session(pkg: ModuleType, oauth: OAuthTestServer, clock: FakeClock, **kwargs: Any) -> Any:
-    grant = pkg.RefreshTokenGrant(token_url=oauth.token_url, client_id=APP_ID, client_secret=APP_SECRET)
-    return pkg.Session.from_token_response(oauth.login(APP_ID), refresher=grant, clock=clock, **kwargs)
+def refreshing_session(
+    pkg: ModuleType, oauth: OAuthTestServer, clock: FakeClock, **kwargs: Any
+) -> Any:
+    grant = pkg.RefreshTokenGrant(
+        token_url=oauth.token_url, client_id=APP_ID, client_secret=APP_SECRET
+    )
+    return pkg.Session.from_token_response(
+        oauth.login(APP_ID), refresher=grant, clock=clock, **kwargs
+    )
 
 
 def bearer(attempt: Any) -> str:

@@ -36,21 +36,37 @@ STATUS_CLASSES = [
 
 
 @pytest.mark.parametrize(("status", "name"), STATUS_CLASSES)
-def test_one_class_per_status_from_a_real_response(rt: ModuleType, client: Any, api: FaultServer, status: int, name: str) -> None:
-    body = {"title": f"status {status}", "errors": ["a", "b"]} if status == 422 else {"title": f"status {status}", "detail": "why"}
-    api.route("GET", "/things/t1", Reply(status, body, headers={"Retry-After": "7", "X-Trace": "tr-1"}, content_type=PROBLEM))
+def test_one_class_per_status_from_a_real_response(
+    rt: ModuleType, client: Any, api: FaultServer, status: int, name: str
+) -> None:
+    body = (
+        {"title": f"status {status}", "errors": ["a", "b"]}
+        if status == 422
+        else {"title": f"status {status}", "detail": "why"}
+    )
+    api.route(
+        "GET",
+        "/things/t1",
+        Reply(status, body, headers={"Retry-After": "7", "X-Trace": "tr-1"}, content_type=PROBLEM),
+    )
     with pytest.raises(rt.ClientError) as info:
         client.things.get_thing("t1", max_retries=0)
     error = info.value
     assert type(error) is getattr(rt, name)
     assert isinstance(error, rt.ApiError)
     assert error.status_code == status and error.headers["X-Trace"] == "tr-1"
-    assert error.operation == "getThing" and error.method == "GET" and error.url == f"{api.url}/things/t1"
+    assert (
+        error.operation == "getThing"
+        and error.method == "GET"
+        and error.url == f"{api.url}/things/t1"
+    )
     assert error.text.startswith('{"title": "status')
     detail = f"status {status}" if status == 422 else "why"  # `detail` is shown before `title`
     assert str(error) == f"getThing (GET {api.url}/things/t1) failed with HTTP {status}: {detail}"
     if status == 404:
-        assert type(error.body) is rt.models.Problem and error.body.title == "status 404"  # declared for 404
+        assert (
+            type(error.body) is rt.models.Problem and error.body.title == "status 404"
+        )  # declared for 404
     elif status == 422:
         assert type(error.body) is rt.models.ValidationProblem and error.body.errors == ["a", "b"]
     else:
@@ -90,14 +106,18 @@ def test_a_closed_port_raises_api_connection_error(rt: ModuleType, policy: Any) 
 
 def test_urls_in_errors_never_carry_query_credentials(rt: ModuleType, api: FaultServer) -> None:
     api.route("GET", "/keyed/k1", Reply(500, {"title": "broken"}, content_type=PROBLEM))
-    with rt.Client(api.url, header_key="header-secret", query_key="query-secret", max_retries=0) as client:
+    with rt.Client(
+        api.url, header_key="header-secret", query_key="query-secret", max_retries=0
+    ) as client:
         with pytest.raises(rt.InternalServerError) as info:
             client.keyed.get_keyed("k1", verbose=True)
     assert api.attempts[0].query == [("verbose", "true"), ("api_key", "query-secret")]
     assert info.value.url == f"{api.url}/keyed/k1?verbose=true"
     assert "secret" not in str(info.value) and "secret" not in repr(info.value)
 
-    with rt.Client(f"http://127.0.0.1:{unused_port()}", header_key="h", query_key="query-secret", max_retries=0) as client:
+    with rt.Client(
+        f"http://127.0.0.1:{unused_port()}", header_key="h", query_key="query-secret", max_retries=0
+    ) as client:
         with pytest.raises(rt.ApiConnectionError) as refused:
             client.keyed.get_keyed("k1")
     assert "query-secret" not in str(refused.value) and "api_key" not in str(refused.value)
@@ -118,7 +138,9 @@ def test_missing_credentials_and_session_errors_are_client_errors_of_the_call(
     with rt.AuthenticatedClient(api.url, session=session) as client:
         with pytest.raises(rt.ClientError) as ended:
             client.things.get_thing("t1")
-    assert isinstance(ended.value, rt.SessionExpiredError) and isinstance(ended.value, rt.SessionError)
+    assert isinstance(ended.value, rt.SessionExpiredError) and isinstance(
+        ended.value, rt.SessionError
+    )
     assert ended.value.operation == "getThing" and ended.value.url == f"{api.url}/things/t1"
     assert api.attempts == []
 
@@ -143,7 +165,9 @@ def pages(api: FaultServer) -> FaultServer:
     return api
 
 
-def test_a_lenient_client_pages_through_a_value_breaking_its_schema(rt: ModuleType, client: Any, pages: FaultServer) -> None:
+def test_a_lenient_client_pages_through_a_value_breaking_its_schema(
+    rt: ModuleType, client: Any, pages: FaultServer
+) -> None:
     things = list(client.things.iter_list_things(limit=1))
     assert [t.id for t in things] == ["t1", "t2", "t1", "t1"]
     odd = things[1]
@@ -155,9 +179,13 @@ def test_a_lenient_client_pages_through_a_value_breaking_its_schema(rt: ModuleTy
     assert len(pages.attempts) == 3
 
 
-def test_a_strict_client_raises_response_validation_error_at_that_page(rt: ModuleType, api: FaultServer, pages: FaultServer) -> None:
+def test_a_strict_client_raises_response_validation_error_at_that_page(
+    rt: ModuleType, api: FaultServer, pages: FaultServer
+) -> None:
     seen = []
-    with rt.AuthenticatedClient(api.url, session=rt.Session(TOKEN), strict_validation=True) as client:
+    with rt.AuthenticatedClient(
+        api.url, session=rt.Session(TOKEN), strict_validation=True
+    ) as client:
         with pytest.raises(rt.ResponseValidationError) as info:
             for thing in client.things.iter_list_things():
                 seen.append(thing.id)
@@ -183,8 +211,12 @@ def test_async_pagination_is_lenient_too(rt: ModuleType, pages: FaultServer) -> 
     assert asyncio.run(walk()) == ["ABC", "abc-1", "ABC", "ABC"]
 
 
-def test_a_body_that_is_not_json_or_not_the_declared_shape_raises_even_leniently(rt: ModuleType, client: Any, api: FaultServer) -> None:
-    api.route("GET", "/things/t1", Reply(200, b"<html>oops</html>", content_type="application/json"))
+def test_a_body_that_is_not_json_or_not_the_declared_shape_raises_even_leniently(
+    rt: ModuleType, client: Any, api: FaultServer
+) -> None:
+    api.route(
+        "GET", "/things/t1", Reply(200, b"<html>oops</html>", content_type="application/json")
+    )
     with pytest.raises(rt.ResponseValidationError) as info:
         client.things.get_thing("t1")
     assert info.value.text == "<html>oops</html>"

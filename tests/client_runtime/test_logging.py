@@ -25,10 +25,14 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [re.sub(r"\(\d+\.\d ms", "(N ms", line) for line in text]
 
 
-def test_one_line_per_attempt_without_credentials(rt: ModuleType, api: FaultServer, policy: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_one_line_per_attempt_without_credentials(
+    rt: ModuleType, api: FaultServer, policy: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     api.script("GET", "/keyed/k1", Reply(503), RESET, Reply(200, THING))
-    with rt.Client(api.url, header_key="h-secret", query_key="q-secret", retry_policy=policy) as client:
+    with rt.Client(
+        api.url, header_key="h-secret", query_key="q-secret", retry_policy=policy
+    ) as client:
         client.keyed.get_keyed("k1", verbose=False)
     url = f"{api.url}/keyed/k1?verbose=false"
     assert lines(caplog) == [
@@ -39,7 +43,14 @@ def test_one_line_per_attempt_without_credentials(rt: ModuleType, api: FaultServ
     assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == LOGGER)
 
 
-def test_refreshes_show_in_the_lines(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock, policy: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_refreshes_show_in_the_lines(
+    rt: ModuleType,
+    api: FaultServer,
+    oauth: OAuthTestServer,
+    clock: FakeClock,
+    policy: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG, logger=LOGGER)
     session = refreshing_session(rt, oauth, clock)
     api.script("GET", "/things/t1", Reply(401), Reply(200, THING))
@@ -55,7 +66,9 @@ def test_refreshes_show_in_the_lines(rt: ModuleType, api: FaultServer, oauth: OA
     ]
 
 
-def test_silent_above_debug(rt: ModuleType, api: FaultServer, policy: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_silent_above_debug(
+    rt: ModuleType, api: FaultServer, policy: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
     api.route("GET", "/search", Reply(200, {}))
     with rt.Client(api.url, retry_policy=policy) as client:

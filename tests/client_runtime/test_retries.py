@@ -32,15 +32,24 @@ def keys(attempts: list[Attempt]) -> list[str | None]:
 # ---------------------------------------------------------------- the scripted cases
 
 
-def test_503_with_retry_after_waits_what_the_server_asks(client: Any, api: FaultServer, waits: Waits) -> None:
+def test_503_with_retry_after_waits_what_the_server_asks(
+    client: Any, api: FaultServer, waits: Waits
+) -> None:
     api.script("GET", "/things/t1", Reply(503, headers={"Retry-After": "2"}), Reply(200, THING))
     assert client.things.get_thing("t1").code == "ABC"
     assert len(api.to("GET", "/things/t1")) == 2
     assert waits.seconds == [2.0]
 
 
-def test_429_with_retry_after_ms_wins_over_retry_after(client: Any, api: FaultServer, waits: Waits) -> None:
-    api.script("GET", "/things/t1", Reply(429, headers={"retry-after-ms": "250", "Retry-After": "9"}), Reply(200, THING))
+def test_429_with_retry_after_ms_wins_over_retry_after(
+    client: Any, api: FaultServer, waits: Waits
+) -> None:
+    api.script(
+        "GET",
+        "/things/t1",
+        Reply(429, headers={"retry-after-ms": "250", "Retry-After": "9"}),
+        Reply(200, THING),
+    )
     assert client.things.get_thing("t1").id == "t1"
     assert len(api.to("GET", "/things/t1")) == 2
     assert waits.seconds == [0.25]
@@ -53,7 +62,9 @@ def test_retry_after_as_an_http_date(client: Any, api: FaultServer, waits: Waits
     assert waits.seconds == [30.0]
 
 
-def test_connection_reset_is_retried_with_backoff(client: Any, api: FaultServer, waits: Waits) -> None:
+def test_connection_reset_is_retried_with_backoff(
+    client: Any, api: FaultServer, waits: Waits
+) -> None:
     api.script("GET", "/things/t1", RESET, RESET, Reply(200, THING))
     assert client.things.get_thing("t1").id == "t1"
     assert len(api.to("GET", "/things/t1")) == 3
@@ -67,8 +78,15 @@ def test_read_timeout_is_retried(client: Any, api: FaultServer, waits: Waits) ->
     assert waits.seconds == [0.25]
 
 
-def test_post_without_an_idempotency_key_is_not_retried(rt: ModuleType, client: Any, api: FaultServer, waits: Waits) -> None:
-    api.script("POST", "/things", Reply(503, {"title": "busy"}, content_type="application/problem+json"), Reply(201, CREATED))
+def test_post_without_an_idempotency_key_is_not_retried(
+    rt: ModuleType, client: Any, api: FaultServer, waits: Waits
+) -> None:
+    api.script(
+        "POST",
+        "/things",
+        Reply(503, {"title": "busy"}, content_type="application/problem+json"),
+        Reply(201, CREATED),
+    )
     with pytest.raises(rt.InternalServerError) as info:
         client.things.create_thing(body={"code": "NEW"})
     assert info.value.status_code == 503 and info.value.body.title == "busy"
@@ -76,7 +94,9 @@ def test_post_without_an_idempotency_key_is_not_retried(rt: ModuleType, client: 
     assert waits.seconds == []
 
 
-def test_post_without_a_key_is_not_retried_after_a_reset(rt: ModuleType, client: Any, api: FaultServer, waits: Waits) -> None:
+def test_post_without_a_key_is_not_retried_after_a_reset(
+    rt: ModuleType, client: Any, api: FaultServer, waits: Waits
+) -> None:
     api.script("POST", "/things", RESET, Reply(201, CREATED))
     with pytest.raises(rt.ApiConnectionError) as info:
         client.things.create_thing(body={"code": "NEW"})
@@ -84,7 +104,9 @@ def test_post_without_a_key_is_not_retried_after_a_reset(rt: ModuleType, client:
     assert waits.seconds == []
 
 
-def test_post_with_an_idempotency_key_is_retried_with_the_same_key(client: Any, api: FaultServer, waits: Waits) -> None:
+def test_post_with_an_idempotency_key_is_retried_with_the_same_key(
+    client: Any, api: FaultServer, waits: Waits
+) -> None:
     api.script("POST", "/things", Reply(503), RESET, Reply(201, CREATED))
     created = client.things.create_thing(body={"code": "NEW"}, idempotency_key="create-t9")
     assert created.id == "t9"
@@ -94,8 +116,14 @@ def test_post_with_an_idempotency_key_is_retried_with_the_same_key(client: Any, 
     assert waits.seconds == [0.25, 0.5]
 
 
-def test_declared_idempotency_header_gets_one_generated_key_per_call(client: Any, api: FaultServer, waits: Waits) -> None:
-    api.route("POST", "/payments", lambda a: Reply(502) if len(api.to("POST", "/payments")) % 2 else Reply(201, PAYMENT))
+def test_declared_idempotency_header_gets_one_generated_key_per_call(
+    client: Any, api: FaultServer, waits: Waits
+) -> None:
+    api.route(
+        "POST",
+        "/payments",
+        lambda a: Reply(502) if len(api.to("POST", "/payments")) % 2 else Reply(201, PAYMENT),
+    )
     client.payments.create_payment(body={"amount": 100})
     client.payments.create_payment(body={"amount": 100})
     first, second = keys(api.to("POST", "/payments")[:2]), keys(api.to("POST", "/payments")[2:])
@@ -111,7 +139,9 @@ def test_declared_idempotency_header_takes_the_callers_key(client: Any, api: Fau
     assert keys(api.to("POST", "/payments")) == ["pay-1", "pay-1"]
 
 
-def test_retry_after_longer_than_the_cap_raises_at_once_with_the_wait(rt: ModuleType, client: Any, api: FaultServer, waits: Waits) -> None:
+def test_retry_after_longer_than_the_cap_raises_at_once_with_the_wait(
+    rt: ModuleType, client: Any, api: FaultServer, waits: Waits
+) -> None:
     api.script("GET", "/things/t1", Reply(503, headers={"Retry-After": "3600"}), Reply(200, THING))
     with pytest.raises(rt.InternalServerError) as info:
         client.things.get_thing("t1")
@@ -130,7 +160,9 @@ def test_retries_run_out(rt: ModuleType, client: Any, api: FaultServer, waits: W
     assert waits.seconds == [0.25, 0.5]
 
 
-def test_connection_errors_run_out(rt: ModuleType, client: Any, api: FaultServer, waits: Waits) -> None:
+def test_connection_errors_run_out(
+    rt: ModuleType, client: Any, api: FaultServer, waits: Waits
+) -> None:
     api.route("GET", "/things/t1", RESET)
     with pytest.raises(rt.ApiConnectionError) as info:
         client.things.get_thing("t1", max_retries=1)
@@ -139,7 +171,9 @@ def test_connection_errors_run_out(rt: ModuleType, client: Any, api: FaultServer
     assert waits.seconds == [0.25]
 
 
-def test_statuses_that_are_not_transient_are_not_retried(rt: ModuleType, client: Any, api: FaultServer, waits: Waits) -> None:
+def test_statuses_that_are_not_transient_are_not_retried(
+    rt: ModuleType, client: Any, api: FaultServer, waits: Waits
+) -> None:
     for status in (400, 404, 409, 500, 501):
         api.route("GET", "/things/t1", Reply(status))
         with pytest.raises(rt.ApiError):
@@ -148,21 +182,33 @@ def test_statuses_that_are_not_transient_are_not_retried(rt: ModuleType, client:
     assert waits.seconds == []
 
 
-def test_408_and_502_are_retried_and_backoff_is_capped(rt: ModuleType, api: FaultServer, waits: Waits) -> None:
+def test_408_and_502_are_retried_and_backoff_is_capped(
+    rt: ModuleType, api: FaultServer, waits: Waits
+) -> None:
     policy = rt.RetryPolicy(initial_delay=1.0, max_delay=3.0, sleep=waits.sleep, jitter=lambda: 1.0)
-    api.script("GET", "/things/t1", Reply(408), Reply(502), Reply(408), Reply(502), Reply(200, THING))
-    with rt.AuthenticatedClient(api.url, session=rt.Session(TOKEN), retry_policy=policy, max_retries=4) as client:
+    api.script(
+        "GET", "/things/t1", Reply(408), Reply(502), Reply(408), Reply(502), Reply(200, THING)
+    )
+    with rt.AuthenticatedClient(
+        api.url, session=rt.Session(TOKEN), retry_policy=policy, max_retries=4
+    ) as client:
         client.things.get_thing("t1")
     assert waits.seconds == [1.0, 2.0, 3.0, 3.0]
 
 
-def test_async_client_retries_the_same_way(rt: ModuleType, api: FaultServer, policy: Any, waits: Waits) -> None:
-    api.script("GET", "/things/t1", Reply(503, headers={"Retry-After": "1"}), RESET, Reply(200, THING))
+def test_async_client_retries_the_same_way(
+    rt: ModuleType, api: FaultServer, policy: Any, waits: Waits
+) -> None:
+    api.script(
+        "GET", "/things/t1", Reply(503, headers={"Retry-After": "1"}), RESET, Reply(200, THING)
+    )
     api.script("POST", "/things", Reply(503), Reply(201, CREATED))
     api.script("POST", "/payments", Reply(504), Reply(201, PAYMENT))
 
     async def calls() -> None:
-        async with rt.AsyncAuthenticatedClient(api.url, session=rt.Session(TOKEN), retry_policy=policy) as client:
+        async with rt.AsyncAuthenticatedClient(
+            api.url, session=rt.Session(TOKEN), retry_policy=policy
+        ) as client:
             assert (await client.things.get_thing("t1")).id == "t1"
             with pytest.raises(rt.InternalServerError):
                 await client.things.create_thing(body={"code": "NEW"})
@@ -196,7 +242,12 @@ def first_attempts_get_503(oauth: OAuthTestServer) -> Any:
 
 
 def test_64_threads_expired_token_and_503s_make_one_token_request(
-    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock, policy: Any, waits: Waits
+    rt: ModuleType,
+    api: FaultServer,
+    oauth: OAuthTestServer,
+    clock: FakeClock,
+    policy: Any,
+    waits: Waits,
 ) -> None:
     session = refreshing_session(rt, oauth, clock)
     client = rt.AuthenticatedClient(api.url, session=session, retry_policy=policy)
@@ -226,7 +277,12 @@ def test_64_threads_expired_token_and_503s_make_one_token_request(
 
 
 def test_64_tasks_expired_token_and_503s_make_one_token_request(
-    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock, policy: Any, waits: Waits
+    rt: ModuleType,
+    api: FaultServer,
+    oauth: OAuthTestServer,
+    clock: FakeClock,
+    policy: Any,
+    waits: Waits,
 ) -> None:
     session = refreshing_session(rt, oauth, clock)
     api.route("GET", "/things/t1", first_attempts_get_503(oauth))
@@ -234,8 +290,15 @@ def test_64_tasks_expired_token_and_503s_make_one_token_request(
     oauth.delay = 0.1
 
     async def calls() -> list[str]:
-        async with rt.AsyncAuthenticatedClient(api.url, session=session, retry_policy=policy) as client:
-            found = await asyncio.gather(*(client.things.get_thing("t1", extra_headers={"X-Caller": str(n)}) for n in range(64)))
+        async with rt.AsyncAuthenticatedClient(
+            api.url, session=session, retry_policy=policy
+        ) as client:
+            found = await asyncio.gather(
+                *(
+                    client.things.get_thing("t1", extra_headers={"X-Caller": str(n)})
+                    for n in range(64)
+                )
+            )
         return [thing.id for thing in found]
 
     assert asyncio.run(calls()) == ["t1"] * 64
@@ -246,7 +309,9 @@ def test_64_tasks_expired_token_and_503s_make_one_token_request(
     assert waits.seconds == [0.0] * 64
 
 
-def test_retries_never_multiply_refreshes(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock, policy: Any) -> None:
+def test_retries_never_multiply_refreshes(
+    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock, policy: Any
+) -> None:
     session = refreshing_session(rt, oauth, clock)
     # 401 (refresh, replay), 503 (retry), 401 again: one refresh for the whole call.
     api.script("GET", "/things/t1", Reply(401), Reply(503), Reply(401), Reply(200, THING))
@@ -256,13 +321,26 @@ def test_retries_never_multiply_refreshes(rt: ModuleType, api: FaultServer, oaut
     attempts = api.to("GET", "/things/t1")
     assert len(attempts) == 3
     assert len(oauth.token_requests) == 1
-    assert bearer(attempts[0]) != bearer(attempts[1]) == bearer(attempts[2]) == session.token_set.access_token
+    assert (
+        bearer(attempts[0])
+        != bearer(attempts[1])
+        == bearer(attempts[2])
+        == session.token_set.access_token
+    )
 
 
-def test_a_refresh_and_a_retry_in_one_call(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock, policy: Any) -> None:
+def test_a_refresh_and_a_retry_in_one_call(
+    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock, policy: Any
+) -> None:
     session = refreshing_session(rt, oauth, clock)
     oauth.revoke_access_token(session.token_set.access_token)
-    api.script("GET", "/things/t1", Reply(401), Reply(503), then=lambda a: Reply(200, THING) if oauth.token_is_valid(bearer(a)) else Reply(401))
+    api.script(
+        "GET",
+        "/things/t1",
+        Reply(401),
+        Reply(503),
+        then=lambda a: Reply(200, THING) if oauth.token_is_valid(bearer(a)) else Reply(401),
+    )
     with rt.AuthenticatedClient(api.url, session=session, retry_policy=policy) as client:
         assert client.things.get_thing("t1").id == "t1"
     assert len(api.to("GET", "/things/t1")) == 3

@@ -24,37 +24,64 @@ from .helpers import THING, bearer, refreshing_session
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_a_401_from_another_origin_does_not_refresh(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock) -> None:
+def test_a_401_from_another_origin_does_not_refresh(
+    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock
+) -> None:
     session = refreshing_session(rt, oauth, clock)
     token = session.token_set.access_token
-    with FaultServer() as elsewhere, rt.AuthenticatedClient(api.url, session=session, max_retries=0) as client:
-        api.route("GET", "/things/t1", Reply(307, headers={"Location": f"{elsewhere.url}/mirror/t1"}))
+    with (
+        FaultServer() as elsewhere,
+        rt.AuthenticatedClient(api.url, session=session, max_retries=0) as client,
+    ):
+        api.route(
+            "GET", "/things/t1", Reply(307, headers={"Location": f"{elsewhere.url}/mirror/t1"})
+        )
         elsewhere.route("GET", "/mirror/t1", Reply(401, {"title": "who are you?"}))
         with pytest.raises(rt.AuthenticationError) as info:
             client.things.get_thing("t1")
         assert [bearer(a) for a in api.attempts] == [token]
-        assert [a.header("Authorization") for a in elsewhere.attempts] == [None], "the token stays home"
+        assert [a.header("Authorization") for a in elsewhere.attempts] == [
+            None
+        ], "the token stays home"
     assert info.value.status_code == 401
     assert len(oauth.token_requests) == 0, "that 401 said nothing about our token"
     assert session.token_set.access_token == token
 
 
-def test_a_401_at_home_after_a_same_origin_redirect_still_refreshes(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock) -> None:
+def test_a_401_at_home_after_a_same_origin_redirect_still_refreshes(
+    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock
+) -> None:
     session = refreshing_session(rt, oauth, clock)
     stale = session.token_set.access_token
     oauth.revoke_access_token(stale)
     api.route("GET", "/things/t1", Reply(307, headers={"Location": "/things/moved"}))
-    api.route("GET", "/things/moved", lambda a: Reply(200, THING) if oauth.token_is_valid(bearer(a)) else Reply(401))
+    api.route(
+        "GET",
+        "/things/moved",
+        lambda a: Reply(200, THING) if oauth.token_is_valid(bearer(a)) else Reply(401),
+    )
     with rt.AuthenticatedClient(api.url, session=session) as client:
         assert client.things.get_thing("t1").id == "t1"
     assert len(oauth.token_requests) == 1
-    assert [bearer(a) for a in api.attempts] == [stale, stale, session.token_set.access_token, session.token_set.access_token]
+    assert [bearer(a) for a in api.attempts] == [
+        stale,
+        stale,
+        session.token_set.access_token,
+        session.token_set.access_token,
+    ]
 
 
 def stored(attempt: Attempt, oauth: OAuthTestServer) -> Reply:
     if not oauth.token_is_valid(bearer(attempt)):
         return Reply(401, {"title": "token revoked"})
-    return Reply(200, {"name": "f", "size": len(attempt.body), "sha256": hashlib.sha256(attempt.body).hexdigest()})
+    return Reply(
+        200,
+        {
+            "name": "f",
+            "size": len(attempt.body),
+            "sha256": hashlib.sha256(attempt.body).hexdigest(),
+        },
+    )
 
 
 def chunks() -> Iterator[bytes]:
@@ -62,7 +89,9 @@ def chunks() -> Iterator[bytes]:
     yield b"second chunk"
 
 
-def test_a_401_to_an_upload_that_cannot_be_replayed_still_refreshes(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock) -> None:
+def test_a_401_to_an_upload_that_cannot_be_replayed_still_refreshes(
+    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock
+) -> None:
     session = refreshing_session(rt, oauth, clock)
     rejected = session.token_set.access_token
     oauth.revoke_access_token(rejected)
@@ -81,7 +110,9 @@ def test_a_401_to_an_upload_that_cannot_be_replayed_still_refreshes(rt: ModuleTy
     assert len(oauth.token_requests) == 1
 
 
-def test_the_async_client_refreshes_after_a_401_to_an_async_stream(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock) -> None:
+def test_the_async_client_refreshes_after_a_401_to_an_async_stream(
+    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock
+) -> None:
     session = refreshing_session(rt, oauth, clock)
     oauth.revoke_access_token(session.token_set.access_token)
     api.route("PUT", "/files/f", lambda a: stored(a, oauth))
@@ -101,7 +132,9 @@ def test_the_async_client_refreshes_after_a_401_to_an_async_stream(rt: ModuleTyp
     assert len(api.attempts) == 2
 
 
-def test_a_replayable_upload_is_replayed_after_the_refresh(rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock) -> None:
+def test_a_replayable_upload_is_replayed_after_the_refresh(
+    rt: ModuleType, api: FaultServer, oauth: OAuthTestServer, clock: FakeClock
+) -> None:
     session = refreshing_session(rt, oauth, clock)
     oauth.revoke_access_token(session.token_set.access_token)
     api.route("PUT", "/files/f", lambda a: stored(a, oauth))

@@ -24,7 +24,14 @@ BLOB = os.urandom(1_000_003)  # not a multiple of any chunk size
 
 def store(attempt: Attempt) -> Reply:
     body = attempt.body
-    return Reply(200, {"name": attempt.path.rsplit("/", 1)[-1], "size": len(body), "sha256": hashlib.sha256(body).hexdigest()})
+    return Reply(
+        200,
+        {
+            "name": attempt.path.rsplit("/", 1)[-1],
+            "size": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        },
+    )
 
 
 def generated_chunks(data: bytes, size: int = 65_536) -> Iterator[bytes]:
@@ -41,7 +48,9 @@ def test_a_generator_body_arrives_byte_exact_and_chunked(client: Any, api: Fault
     assert attempt.chunked and attempt.header("Content-Type") == "application/octet-stream"
 
 
-def test_a_file_is_streamed_with_its_length_and_replayed_on_a_retry(client: Any, api: FaultServer, waits: Waits, tmp_path: Path) -> None:
+def test_a_file_is_streamed_with_its_length_and_replayed_on_a_retry(
+    client: Any, api: FaultServer, waits: Waits, tmp_path: Path
+) -> None:
     path = tmp_path / "blob.bin"
     path.write_bytes(b"header-to-skip" + BLOB)
     api.script("PUT", "/files/blob", Reply(503), then=store)
@@ -54,7 +63,9 @@ def test_a_file_is_streamed_with_its_length_and_replayed_on_a_retry(client: Any,
     assert waits.seconds == [0.25]
 
 
-def test_a_generator_body_is_not_retried(rt: ModuleType, client: Any, api: FaultServer, waits: Waits) -> None:
+def test_a_generator_body_is_not_retried(
+    rt: ModuleType, client: Any, api: FaultServer, waits: Waits
+) -> None:
     api.script("PUT", "/files/blob", Reply(503), then=store)
     with pytest.raises(rt.InternalServerError):
         client.files.upload_file("blob", body=generated_chunks(b"once"))
@@ -75,7 +86,9 @@ def test_bytes_lists_and_in_memory_files(client: Any, api: FaultServer) -> None:
     ["text", {"a": 1}, 42, io.StringIO("text file"), [b"ok", "not bytes"]],
     ids=["str", "dict", "int", "text-file", "iterable-of-str"],
 )
-def test_anything_else_is_a_type_error_and_never_its_repr(client: Any, api: FaultServer, body: Any) -> None:
+def test_anything_else_is_a_type_error_and_never_its_repr(
+    client: Any, api: FaultServer, body: Any
+) -> None:
     api.route("PUT", "/files/b", store)
     with pytest.raises(TypeError, match="bytes"):
         client.files.upload_file("b", body=body)
@@ -83,7 +96,9 @@ def test_anything_else_is_a_type_error_and_never_its_repr(client: Any, api: Faul
     assert b"object" not in sent and b"StringIO" not in sent and b"{" not in sent
 
 
-def test_the_sync_client_refuses_an_async_iterator_before_sending(client: Any, api: FaultServer) -> None:
+def test_the_sync_client_refuses_an_async_iterator_before_sending(
+    client: Any, api: FaultServer
+) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"x"
 
@@ -112,8 +127,15 @@ def test_async_uploads_of_async_and_sync_iterables(rt: ModuleType, api: FaultSer
     assert [a.body == BLOB for a in api.attempts] == [True] * 3
 
 
-def test_download_stream_reads_the_body_in_chunks(client: Any, api: FaultServer, waits: Waits) -> None:
-    api.script("GET", "/files/blob", Reply(503), then=Reply(200, BLOB, content_type="application/octet-stream"))
+def test_download_stream_reads_the_body_in_chunks(
+    client: Any, api: FaultServer, waits: Waits
+) -> None:
+    api.script(
+        "GET",
+        "/files/blob",
+        Reply(503),
+        then=Reply(200, BLOB, content_type="application/octet-stream"),
+    )
     received = []
     with client.files.download_file_stream("blob") as response:
         assert response.status_code == 200
@@ -126,8 +148,14 @@ def test_download_stream_reads_the_body_in_chunks(client: Any, api: FaultServer,
     assert api.attempts[1].header("Authorization") == f"Bearer {TOKEN}"
 
 
-def test_download_stream_raises_the_operations_error_on_entering(rt: ModuleType, client: Any, api: FaultServer) -> None:
-    api.route("GET", "/files/gone", Reply(404, {"title": "no such file"}, content_type="application/problem+json"))
+def test_download_stream_raises_the_operations_error_on_entering(
+    rt: ModuleType, client: Any, api: FaultServer
+) -> None:
+    api.route(
+        "GET",
+        "/files/gone",
+        Reply(404, {"title": "no such file"}, content_type="application/problem+json"),
+    )
     stream = client.files.download_file_stream("gone")
     assert api.attempts == [], "nothing is sent before the with block"
     with pytest.raises(rt.NotFoundError) as info:
@@ -136,8 +164,15 @@ def test_download_stream_raises_the_operations_error_on_entering(rt: ModuleType,
     assert info.value.body.title == "no such file"
 
 
-def test_a_download_is_never_retried_once_its_body_started(rt: ModuleType, client: Any, api: FaultServer, waits: Waits) -> None:
-    api.script("GET", "/files/blob", Reply(200, BLOB, content_type="application/octet-stream", truncate_at=300_000), then=Reply(200, BLOB))
+def test_a_download_is_never_retried_once_its_body_started(
+    rt: ModuleType, client: Any, api: FaultServer, waits: Waits
+) -> None:
+    api.script(
+        "GET",
+        "/files/blob",
+        Reply(200, BLOB, content_type="application/octet-stream", truncate_at=300_000),
+        then=Reply(200, BLOB),
+    )
     received = bytearray()
     with pytest.raises(rt.ApiConnectionError) as info:
         with client.files.download_file_stream("blob") as response:
@@ -148,7 +183,9 @@ def test_a_download_is_never_retried_once_its_body_started(rt: ModuleType, clien
     assert len(api.attempts) == 1 and waits.seconds == []
 
 
-def test_the_whole_download_at_once_and_the_async_stream(rt: ModuleType, client: Any, api: FaultServer) -> None:
+def test_the_whole_download_at_once_and_the_async_stream(
+    rt: ModuleType, client: Any, api: FaultServer
+) -> None:
     api.route("GET", "/files/blob", Reply(200, BLOB, content_type="application/octet-stream"))
     assert client.files.download_file("blob") == BLOB
     with client.files.download_file_stream("blob") as response:

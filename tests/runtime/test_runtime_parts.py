@@ -113,7 +113,9 @@ def test_binary_bodies() -> None:
     assert isinstance(listed, StreamBody) and listed.replayable and listed.length == 3
     assert list(listed.open()) == [b"a", b"bc"] == list(listed.open())  # type: ignore[arg-type]
     generated = binary_body((c for c in [b"a"]), is_async=False)
-    assert isinstance(generated, StreamBody) and not generated.replayable and generated.length is None
+    assert (
+        isinstance(generated, StreamBody) and not generated.replayable and generated.length is None
+    )
     file = io.BytesIO(b"0123456789")
     file.seek(4)
     from_file = binary_body(file, is_async=False)
@@ -121,7 +123,9 @@ def test_binary_bodies() -> None:
     assert b"".join(from_file.open()) == b"456789" == b"".join(from_file.open())  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("body", ["text", {"a": b"x"}, 1, None, io.StringIO("t"), [b"a", 1], object()])
+@pytest.mark.parametrize(
+    "body", ["text", {"a": b"x"}, 1, None, io.StringIO("t"), [b"a", 1], object()]
+)
 def test_anything_else_is_a_type_error(body: Any) -> None:
     with pytest.raises(TypeError):
         binary_body(body, is_async=True)

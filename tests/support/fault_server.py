@@ -126,7 +126,9 @@ class FaultServer:
                     action = action(attempt)
                 if action is RESET:
                     # SO_LINGER 0: closing sends RST instead of FIN.
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
                     self.close_connection = True
                     self.connection.close()
                     return
@@ -147,7 +149,9 @@ class FaultServer:
                     if action.truncate_at is not None:
                         self.wfile.write(payload[: action.truncate_at])
                         self.wfile.flush()
-                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.connection.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
                         self.close_connection = True
                         self.connection.close()
                     elif self.command != "HEAD":
@@ -161,7 +165,9 @@ class FaultServer:
                 pass
 
         self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     def _next_action(self, attempt: Attempt) -> Action:
         key = (attempt.method, attempt.path)
@@ -170,7 +176,9 @@ class FaultServer:
             script = self._scripts.get(key)
             if script:
                 return script.pop(0)
-            return self._then.get(key, Reply(404, {"title": "no route"}, content_type="application/problem+json"))
+            return self._then.get(
+                key, Reply(404, {"title": "no route"}, content_type="application/problem+json")
+            )
 
     @property
     def url(self) -> str:

@@ -13,7 +13,7 @@ from ._runtime.errors import (
     SessionExpiredError,
     TokenRefreshError,
 )
-from ._runtime.client import AsyncStreamedResponse, RequestOptions, RetryPolicy, StreamedResponse
+from ._runtime.client import AsyncStreamedResponse, RetryPolicy, StreamedResponse
 from ._runtime.errors import (
     ApiConnectionError,
     ApiTimeoutError,
@@ -64,7 +64,6 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
-    "RequestOptions",
     "ResponseValidationError",
     "RetryPolicy",
     "SessionError",

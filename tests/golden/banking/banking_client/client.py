@@ -52,6 +52,8 @@ DEFAULT_BASE_URL = "https://api.example-bank.test/banking"
 _SyncClientT = TypeVar("_SyncClientT", bound="Client")
 _AsyncClientT = TypeVar("_AsyncClientT", bound="AsyncClient")
 
+_GROUPS: frozenset[str] = frozenset(["accounts", "health", "institutions", "transfers"])
+
 SCHEMES: dict[str, SchemeSpec] = {
     "accessToken": SchemeSpec("accessToken", "token"),
     "apiKey": SchemeSpec("apiKey", "api_key", "X-Api-Key", "header"),
@@ -129,6 +131,8 @@ class Client:
         the new client leaves the shared connections open.
         """
         derived = object.__new__(type(self))
+        # The API groups are left out: they are bound to this client's core.
+        derived.__dict__.update((k, v) for k, v in vars(self).items() if k not in _GROUPS)
         derived._core = self._core.derive(
             timeout=timeout,
             max_retries=max_retries,
@@ -303,6 +307,8 @@ class AsyncClient:
         the new client leaves the shared connections open.
         """
         derived = object.__new__(type(self))
+        # The API groups are left out: they are bound to this client's core.
+        derived.__dict__.update((k, v) for k, v in vars(self).items() if k not in _GROUPS)
         derived._core = self._core.derive(
             timeout=timeout,
             max_retries=max_retries,
