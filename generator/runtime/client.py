@@ -499,27 +499,27 @@ class ClientCore:
         if 200 <= status < 300:
             parsed: Any = None
             if spec is not None:
-                if spec.kind == "json":
-                    parsed = self._decode_json(op, spec, response, prepared) if content else None
-                else:
+                if spec.kind != "json":
                     parsed = _decode(spec, content)
+                elif content:
+                    try:
+                        parsed = parse_json(spec.type, content)
+                    except ValueError as exc:  # pydantic's ValidationError is one too
+                        parsed = self._mismatch(op, spec, response, prepared, exc)
             return ApiResponse(status, response.headers, content, parsed)
         raise self.status_error(op, response, prepared)
 
-    def _decode_json(self, op: OperationSpec[Any], spec: ResponseSpec, response: httpx.Response, prepared: _Prepared | None) -> Any:
-        content = response.content
-        try:
-            return parse_json(spec.type, content)
-        except pydantic.ValidationError as exc:
-            errors = exc.errors(include_url=False, include_input=False)
-            if self.strict_validation:
-                raise self._validation_error(op, response, prepared, errors) from None
-        except ValueError as exc:  # not JSON, where no type is declared
+    def _mismatch(self, op: OperationSpec[Any], spec: ResponseSpec, response: httpx.Response, prepared: _Prepared | None, exc: ValueError) -> Any:
+        """A body that does not validate: built leniently, or ``ResponseValidationError``."""
+        if not isinstance(exc, pydantic.ValidationError):  # not JSON, where no type is declared
             raise self._validation_error(op, response, prepared, [{"loc": (), "msg": str(exc), "type": "json_invalid"}]) from None
+        errors = exc.errors(include_url=False, include_input=False)
+        if self.strict_validation:
+            raise self._validation_error(op, response, prepared, errors) from None
         try:
-            value = parse_leniently(spec.type, content)
-        except (NotJson, TypeError) as exc:
-            raise self._validation_error(op, response, prepared, errors) from exc
+            value = parse_leniently(spec.type, response.content)
+        except (NotJson, TypeError) as error:
+            raise self._validation_error(op, response, prepared, errors) from error
         logger.debug("%s: the response does not match its schema (%d errors); kept as received", op.operation_id, len(errors))
         return value
 
@@ -719,10 +719,11 @@ class SyncClientCore(ClientCore):
         """
         session = self._session if self.uses_token(alternative) else None
         refreshed = False
+        debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
         while True:
             attempt += 1
-            started = time.perf_counter()
+            started = time.perf_counter() if debug else 0.0
             after_refresh = False
             note = ""
             try:
@@ -732,7 +733,7 @@ class SyncClientCore(ClientCore):
                     refreshed = True
                     if prepared.replayable:
                         response.close()
-                        if logger.isEnabledFor(logging.DEBUG):
+                        if debug:
                             self.log_exchange(prepared, "401", started, attempt, False, "; refreshing the token")
                         token = session.refresh_after_rejection(token)
                         started, after_refresh = time.perf_counter(), True
@@ -748,7 +749,7 @@ class SyncClientCore(ClientCore):
                 raise located from exc
             except _RETRYABLE_ERRORS as exc:
                 wait = self.retry_policy.backoff(attempt) if self.may_repeat(prepared, attempt) else None
-                if logger.isEnabledFor(logging.DEBUG):
+                if debug:
                     self.log_exchange(prepared, type(exc).__name__, started, attempt, after_refresh, _retrying(wait))
                 if wait is None:
                     raise self.connection_error(prepared, exc, attempt) from exc
@@ -757,7 +758,7 @@ class SyncClientCore(ClientCore):
             except httpx.RequestError as exc:
                 raise self.connection_error(prepared, exc, attempt) from exc
             wait = self.status_wait(prepared, response, attempt) if response.status_code in RETRY_STATUSES else None
-            if logger.isEnabledFor(logging.DEBUG):
+            if debug:
                 self.log_exchange(prepared, str(response.status_code), started, attempt, after_refresh, note or _retrying(wait))
             if wait is None:
                 return response
@@ -783,9 +784,7 @@ class SyncClientCore(ClientCore):
         self.apply_fixed_credentials(prepared, alternative)
         return self.parse(op, self._send_prepared(prepared, alternative), prepared)
 
-    def paginate(
-        self, op: OperationSpec[Any], first: ApiResponse[Any], items: str, next_path: Sequence[str], options: RequestOptions | None = None
-    ) -> Iterator[Any]:
+    def paginate(self, op: OperationSpec[Any], first: ApiResponse[Any], items: str, next_path: Sequence[str], options: RequestOptions | None = None) -> Iterator[Any]:
         page = first
         seen: set[str] = set()
         while True:
@@ -845,10 +844,11 @@ class AsyncClientCore(ClientCore):
         """
         session = self._session if self.uses_token(alternative) else None
         refreshed = False
+        debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
         while True:
             attempt += 1
-            started = time.perf_counter()
+            started = time.perf_counter() if debug else 0.0
             after_refresh = False
             note = ""
             try:
@@ -858,7 +858,7 @@ class AsyncClientCore(ClientCore):
                     refreshed = True
                     if prepared.replayable:
                         await response.aclose()
-                        if logger.isEnabledFor(logging.DEBUG):
+                        if debug:
                             self.log_exchange(prepared, "401", started, attempt, False, "; refreshing the token")
                         token = await session.async_refresh_after_rejection(token)
                         started, after_refresh = time.perf_counter(), True
@@ -874,7 +874,7 @@ class AsyncClientCore(ClientCore):
                 raise located from exc
             except _RETRYABLE_ERRORS as exc:
                 wait = self.retry_policy.backoff(attempt) if self.may_repeat(prepared, attempt) else None
-                if logger.isEnabledFor(logging.DEBUG):
+                if debug:
                     self.log_exchange(prepared, type(exc).__name__, started, attempt, after_refresh, _retrying(wait))
                 if wait is None:
                     raise self.connection_error(prepared, exc, attempt) from exc
@@ -883,7 +883,7 @@ class AsyncClientCore(ClientCore):
             except httpx.RequestError as exc:
                 raise self.connection_error(prepared, exc, attempt) from exc
             wait = self.status_wait(prepared, response, attempt) if response.status_code in RETRY_STATUSES else None
-            if logger.isEnabledFor(logging.DEBUG):
+            if debug:
                 self.log_exchange(prepared, str(response.status_code), started, attempt, after_refresh, note or _retrying(wait))
             if wait is None:
                 return response
@@ -908,9 +908,7 @@ class AsyncClientCore(ClientCore):
         self.apply_fixed_credentials(prepared, alternative)
         return self.parse(op, await self._send_prepared(prepared, alternative), prepared)
 
-    async def paginate(
-        self, op: OperationSpec[Any], first: ApiResponse[Any], items: str, next_path: Sequence[str], options: RequestOptions | None = None
-    ) -> AsyncIterator[Any]:
+    async def paginate(self, op: OperationSpec[Any], first: ApiResponse[Any], items: str, next_path: Sequence[str], options: RequestOptions | None = None) -> AsyncIterator[Any]:
         page = first
         seen: set[str] = set()
         while True:
