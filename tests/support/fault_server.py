@@ -35,7 +35,6 @@ class Attempt:
     headers: dict[str, str]
     body: bytes
     chunked: bool
-    port: int
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -119,7 +118,6 @@ class FaultServer:
                     dict(self.headers.items()),
                     body,
                     chunked,
-                    self.server.server_address[1],
                 )
                 action = server._next_action(attempt)
                 while callable(action) and not isinstance(action, (Reply, _Fault)):
@@ -186,14 +184,15 @@ class FaultServer:
         return f"http://{host}:{port}"
 
     def script(self, method: str, path: str, *actions: Action, then: Action | None = None) -> None:
-        """Answer the next requests to ``method path`` with ``actions``, then with ``then``."""
+        """Answer the next requests to ``method path`` with ``actions``, then with ``then``
+        (by default, the last action again)."""
         key = (method.upper(), path)
         with self._lock:
             self._scripts[key] = list(actions)
             if then is not None:
                 self._then[key] = then
             elif actions:
-                self._then[key] = actions[-1] if isinstance(actions[-1], Reply) else Reply(500)
+                self._then[key] = actions[-1]
 
     def route(self, method: str, path: str, action: Action) -> None:
         """Answer every request to ``method path`` with ``action``."""
