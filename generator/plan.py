@@ -59,15 +59,29 @@ MODEL_IMPORTED_MODULES = ("datetime", "decimal", "uuid")  # what model annotatio
 IMPORTED_ABC_NAMES = ("AsyncIterator", "Iterator", "Mapping")  # operation and client modules only
 IMPORTED_TYPING_NAMES = ("Annotated", "Any", "ClassVar", "Literal", "TypeAlias", "TypeVar", "Union")
 MODEL_RUNTIME_NAMES = frozenset({"ApiModel", "ReadOnlyAwareModel", "OpenStrEnum", "OpenIntEnum", "OpenFloatEnum", "tag_by_property"})
-CLIENT_RUNTIME_NAMES = frozenset({
-    "ApiResponse", "AsyncClientCore", "OperationSpec", "PaginationSpec", "ParamSpec", "ResponseSpec", "SyncClientCore",
-    "SchemeSpec", "TokenProvider",
-})
+# What operation modules and client.py may import from the runtime's client module; each
+# imports the ones it uses.
+API_RUNTIME_NAMES = (
+    "ApiResponse", "AsyncBinaryContent", "AsyncClientCore", "AsyncStreamedResponse", "BinaryContent", "OperationSpec",
+    "PaginationSpec", "ParamSpec", "ResponseSpec", "StreamedResponse", "SyncClientCore", "Timeout", "request_options",
+)
+CLIENT_MODULE_RUNTIME_NAMES = ("AsyncClientCore", "RetryPolicy", "SchemeSpec", "SyncClientCore", "Timeout", "TokenProvider")
+CLIENT_RUNTIME_NAMES = frozenset(API_RUNTIME_NAMES + CLIENT_MODULE_RUNTIME_NAMES)
 # What the package's __init__ exports from each runtime module (a multi-spec package's
 # sub-packages sit beside them). The templates import exactly these.
 RUNTIME_EXPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("client", ("ApiResponse", "OperationSpec")),
-    ("errors", ("ApiError", "ClientError", "MissingCredentialsError", "SessionExpiredError", "TokenRefreshError")),
+    (
+        "errors",
+        (
+            "ApiConnectionError", "ApiError", "ApiTimeoutError", "AuthenticationError", "BadRequestError", "ClientError",
+            "ClientSideError", "ConflictError", "InternalServerError", "MissingCredentialsError", "NotFoundError",
+            "PaginationError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError", "SessionError",
+            "SessionExpiredError", "TokenRefreshError", "UnexpectedStatusError", "UnprocessableEntityError",
+        ),
+    ),
+    ("retries", ("RetryPolicy",)),
+    ("streaming", ("AsyncStreamedResponse", "StreamedResponse")),
     ("oauth", ("ClientCredentialsGrant", "RefreshTokenGrant", "RevocationResult")),
     ("signin", ("AuthorizationDeniedError", "CallbackTimeoutError", "SignInError", "SignInFlow", "SignInRequest", "StateMismatchError")),
     ("store", ("FileTokenStore", "TokenStore", "TokenStoreError")),
@@ -95,6 +109,11 @@ MODULE_SCOPE_TAKEN = (
 )
 # Members of the client classes besides one attribute per API group.
 CLIENT_MEMBERS = frozenset({"base_url", "session", "close", "aclose", "with_options", "operations"})
+# Per-call options every generated method takes after the spec's parameters; a spec parameter
+# of the same name is renamed, never an option.
+OPTION_NAMES = ("timeout", "extra_headers", "extra_query", "max_retries", "idempotency_key")
+# Header parameters that carry an idempotency key: the `idempotency_key` option sets them.
+_IDEMPOTENCY_HEADER = re.compile(r"(x-)?idempotency[-_]?key", re.IGNORECASE)
 # Builtins that generated annotations name.
 ANNOTATION_BUILTINS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "frozenset"})
 # Methods of API classes: annotations of later methods are resolved in the class body, where
@@ -103,7 +122,8 @@ CLASS_SCOPE_TAKEN = MODULE_SCOPE_TAKEN | frozenset({"close"})
 # Parameters: not the names method bodies use, nor those of annotations.
 PARAM_TAKEN = (
     MODEL_SCOPE_TAKEN | ANNOTATION_BUILTINS
-    | frozenset({"typing", "warnings", "models", "self", "body", "page_item"})
+    | frozenset({"typing", "warnings", "models", "self", "body", "page_item", "call_options", "request_options"})
+    | frozenset(OPTION_NAMES)
 )
 # Fields: not what a pydantic model holds, nor names its annotations and defaults use.
 FIELD_TAKEN = MODEL_SCOPE_TAKEN | ANNOTATION_BUILTINS | PYDANTIC_RESERVED | frozenset({"read_only_fields"})
@@ -148,6 +168,16 @@ class PlannedParam:
     default: str | None
     description: str | None
     positional: bool
+    async_annotation: str | None = None  # where the async client accepts more (async iterables)
+
+
+OPTION_PARAMS = (
+    PlannedParam("timeout", "Timeout | None", "None", "Seconds (or an httpx.Timeout) for this call.", False),
+    PlannedParam("extra_headers", "Mapping[str, str] | None", "None", "Headers added to this call.", False),
+    PlannedParam("extra_query", "Mapping[str, str] | None", "None", "Query parameters added to this call.", False),
+    PlannedParam("max_retries", "int | None", "None", "Retries of this call, instead of the client's.", False),
+    PlannedParam("idempotency_key", "str | None", "None", "The idempotency key of this call; makes a POST retryable.", False),
+)
 
 
 @dataclass(frozen=True)
@@ -166,6 +196,7 @@ class PlannedOperation:
     deprecated: bool
     security_class: str
     pagination: str | None  # "link" or "cursor" when the operation has an iter_ method
+    stream_name: str | None = None  # the variant reading a binary response in chunks
 
 
 @dataclass(frozen=True)
@@ -516,13 +547,23 @@ class Planner:
             if op.pagination is not None:
                 iter_name = unique([f"iter_{name.rstrip('_')}"], taken=taken)[0]
                 taken.add(iter_name)
-            result.append(self._operation(op, name, constant, raw_name, iter_name))
+            stream_name = None
+            if any(r.kind == "binary" for r in _success_responses(op)):
+                stream_name = unique([f"{name.rstrip('_')}_stream"], taken=taken)[0]
+                taken.add(stream_name)
+            result.append(dataclasses.replace(self._operation(op, name, constant, raw_name, iter_name), stream_name=stream_name))
         return result
 
     def _operation(self, op: Operation, name: str, constant: str, raw_name: str, iter_name: str | None) -> PlannedOperation:
-        param_names = unique([attribute_name(p.name, fallback="param", avoid=PARAM_TAKEN) for p in op.parameters], taken=PARAM_TAKEN)
+        key_param = _idempotency_param(op)
+        others = [p for p in op.parameters if p is not key_param]
+        other_names = iter(unique([attribute_name(p.name, fallback="param", avoid=PARAM_TAKEN) for p in others], taken=PARAM_TAKEN))
+        # The idempotency header is set through the `idempotency_key` option.
+        param_names = ["idempotency_key" if p is key_param else next(other_names) for p in op.parameters]
         signature = []
         for param, pname in zip(op.parameters, param_names):
+            if param is key_param:
+                continue
             annotation = self.annotation(param.type, "models.", accept_enum_values=True)
             default = None
             if not param.required:
@@ -536,8 +577,9 @@ class Planner:
             annotation = self.annotation(body.type, "models.")
             if body.kind in ("json", "form", "multipart") and isinstance(body.type, ModelRef):
                 annotation += " | dict[str, Any]"
-            elif body.kind == "binary":
-                annotation = "bytes | typing.BinaryIO"
+            async_annotation = None
+            if body.kind == "binary":
+                annotation, async_annotation = "BinaryContent", "AsyncBinaryContent"
             elif body.kind == "text":
                 annotation = "str"
             default = None
@@ -545,15 +587,15 @@ class Planner:
                 default = "None"
                 if not annotation.endswith("| None") and annotation != "Any":
                     annotation += " | None"
+                    async_annotation = async_annotation and async_annotation + " | None"
             body_arg = "body"
-            signature.append(PlannedParam("body", annotation, default, body.description, False))
+            signature.append(PlannedParam("body", annotation, default, body.description, False, async_annotation))
         # Required keyword arguments first reads better and is what users expect.
         positional = [p for p in signature if p.positional]
         keyword = [p for p in signature if not p.positional]
         keyword.sort(key=lambda p: p.default is not None)
-        success = [r for r in op.responses if r.status.startswith("2") or r.status.upper() == "2XX"]
-        if not success and any(r.status == "default" for r in op.responses):
-            success = [r for r in op.responses if r.status == "default"]
+        keyword.extend(OPTION_PARAMS)
+        success = _success_responses(op)
         returns = _dedupe([self._response_annotation(r) for r in success]) or ["None"]
         if "Any" in returns:
             returns = ["Any"]
@@ -638,6 +680,9 @@ class Planner:
             parts.append(f"pagination=PaginationSpec({python_literal(page.items_property)}, {python_literal(page.next_path)}{cursor})")
         if op.deprecated:
             parts.append("deprecated=True")
+        key_param = _idempotency_param(op)
+        if key_param is not None:
+            parts.append(f"idempotency_header={python_literal(key_param.name)}")
         accept = _dedupe([r.media_type for r in op.responses if r.media_type and r.kind != "empty"])
         if accept:
             parts.append(f"accept={python_literal(', '.join(accept))}")
@@ -681,7 +726,7 @@ class Planner:
                 base_names.append("api_key" if scheme.credential_kind == "api_key" else "basic_auth")
             else:
                 base_names.append(attribute_name(scheme.name, fallback="credential", avoid=PARAM_TAKEN))
-        reserved = {"base_url", "timeout", "headers", "http_client", "session", "self"}
+        reserved = {"base_url", "timeout", "headers", "http_client", "session", "self", "max_retries", "retry_policy", "strict_validation"}
         kwargs = unique(base_names, taken=reserved)
         credentials = []
         for scheme, kwarg in zip(fixed, kwargs):
@@ -837,6 +882,18 @@ def _primitive(t: PrimitiveType) -> str:
         formats = {"date-time": "datetime.datetime", "date": "datetime.date", "uuid": "uuid.UUID", "binary": "bytes", "decimal": "decimal.Decimal"}
         return formats.get(t.format or "", "str")
     return {"integer": "int", "number": "float", "boolean": "bool", "null": "None"}[t.name]
+
+
+def _success_responses(op: Operation) -> list[Any]:
+    success = [r for r in op.responses if r.status.startswith("2") or r.status.upper() == "2XX"]
+    if not success and any(r.status == "default" for r in op.responses):
+        success = [r for r in op.responses if r.status == "default"]
+    return success
+
+
+def _idempotency_param(op: Operation) -> Parameter | None:
+    """The header parameter carrying the operation's idempotency key (`Idempotency-Key`...), if any."""
+    return next((p for p in op.parameters if p.location == "header" and _IDEMPOTENCY_HEADER.fullmatch(p.name)), None)
 
 
 def _dedupe(items: list[str]) -> list[str]:

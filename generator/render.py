@@ -21,6 +21,8 @@ from .plan import (
     IMPORTED_MODULES,
     IMPORTED_TYPING_NAMES,
     MODEL_IMPORTED_MODULES,
+    API_RUNTIME_NAMES,
+    CLIENT_MODULE_RUNTIME_NAMES,
     PACKAGE_EXPORTS,
     RUNTIME_EXPORTS,
     PackagePlan,
@@ -28,6 +30,7 @@ from .plan import (
     PlannedGroup,
     PlannedModel,
     PlannedOperation,
+    PlannedParam,
 )
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
@@ -136,16 +139,21 @@ def field_default(field: PlannedField) -> str:
     return f" = pydantic.Field({', '.join(args)})"
 
 
-def signature(op: PlannedOperation) -> str:
+def signature(op: PlannedOperation, mode: str = "sync") -> str:
+    """The parameters of a generated method; ``mode`` "async" for the async client's."""
     parts = ["self"]
     positional = [p for p in op.signature_params if p.positional]
     keyword = [p for p in op.signature_params if not p.positional]
+
+    def annotation(p: PlannedParam) -> str:
+        return p.async_annotation if mode == "async" and p.async_annotation else p.annotation
+
     for p in positional:
-        parts.append(f"{p.name}: {p.annotation}")
+        parts.append(f"{p.name}: {annotation(p)}")
     if keyword:
         parts.append("*")
         for p in keyword:
-            parts.append(f"{p.name}: {p.annotation}" + (f" = {p.default}" if p.default is not None else ""))
+            parts.append(f"{p.name}: {annotation(p)}" + (f" = {p.default}" if p.default is not None else ""))
     return ", ".join(parts)
 
 
@@ -319,14 +327,14 @@ def _render_api(env: jinja2.Environment, plan: PackagePlan, root: str, *, up: st
     api_template = env.get_template("api_module.py.jinja")
     for group in plan.groups:
         body = api_template.render(group=group, plan=plan, imports=IMPORTS_MARK)
-        extra = _api_runtime_imports(group, f".{up}._runtime")
+        extra = _api_runtime_imports(body, f".{up}._runtime")
         if "models." in body:
             extra.append("from .. import models")
         files[f"{root}/api/{group.module}.py"] = body.replace(IMPORTS_MARK, imports_for(body, extra, runtime_prefix=f".{up}"), 1)
     files[f"{root}/api/__init__.py"] = env.get_template("api_init.py.jinja").render(plan=plan)
 
     client_body = env.get_template("client.py.jinja").render(plan=plan, imports=IMPORTS_MARK)
-    client_imports = ["import httpx", "", f"from {up}._runtime.client import AsyncClientCore, SchemeSpec, SyncClientCore, TokenProvider"]
+    client_imports = ["import httpx", "", _runtime_import(client_body, f"{up}._runtime", CLIENT_MODULE_RUNTIME_NAMES)]
     if plan.groups:
         client_imports += ["", "if TYPE_CHECKING:"]
         for group in plan.groups:
@@ -409,12 +417,15 @@ class ModelIndex:
         return None
 
 
-def _api_runtime_imports(group: PlannedGroup, runtime: str) -> list[str]:
-    names = ["ApiResponse", "AsyncClientCore", "OperationSpec", "SyncClientCore"]
-    if any(op.spec_source.count("ParamSpec(") for op in group.operations):
-        names.append("ParamSpec")
-    if any("ResponseSpec(" in op.spec_source for op in group.operations):
-        names.append("ResponseSpec")
-    if any(op.iter_name for op in group.operations):
-        names.append("PaginationSpec")
-    return [f"from {runtime}.client import {', '.join(sorted(names))}"]
+_UNQUALIFIED = re.compile(r"(?<![.\w])[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _runtime_import(body: str, runtime: str, candidates: tuple[str, ...]) -> str:
+    """The import of the runtime names ``body`` uses (``httpx.Timeout`` is not ``Timeout``)."""
+    used = set(_UNQUALIFIED.findall(_NOT_CODE.sub(" ", body.replace(IMPORTS_MARK, ""))))
+    names = sorted(name for name in candidates if name in used)
+    return f"from {runtime}.client import {', '.join(names)}"
+
+
+def _api_runtime_imports(body: str, runtime: str) -> list[str]:
+    return [_runtime_import(body, runtime, API_RUNTIME_NAMES)]

@@ -32,6 +32,7 @@ def run_mypy(cwd: Path, *targets: str) -> subprocess.CompletedProcess[str]:
         ("features/schemas.yaml", "schemas_client"),
         ("features/requests.yaml", "requests_client"),
         ("features/pagination.yaml", "pagination_client"),
+        ("features/runtime.yaml", "runtime_features_client"),
     ],
 )
 def test_generated_package_passes_mypy_strict(generate_package: Any, spec: str, name: str) -> None:

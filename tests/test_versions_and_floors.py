@@ -84,6 +84,8 @@ PYDANTIC_SINCE = {
     "pydantic.SerializationInfo": "2.0",
     "pydantic.SerializerFunctionWrapHandler": "2.0",
     "pydantic.model_serializer": "2.0",
+    "pydantic.ValidationError": "2.0",
+    "pydantic.PydanticUserError": "2.0",
     "pydantic.Field": "2.0",
     "pydantic.Tag": "2.5",
     "pydantic.Discriminator": "2.5",

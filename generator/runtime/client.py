@@ -1,30 +1,73 @@
 """Transport glue: from an operation description and arguments to a parsed response.
 
 Generated methods call ``SyncClientCore.request`` / ``AsyncClientCore.request`` with an
-``OperationSpec``; everything about credentials (which alternative, which header,
-never to another origin, one refresh-and-replay on 401) is decided here.
+``OperationSpec``; everything about credentials (which alternative, which header, never
+to another origin, one refresh-and-replay on 401), retries (which failures, which
+methods, how long to wait) and errors is decided here.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
+import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from functools import cached_property
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from functools import cached_property
+from typing import Any, Generic, Literal, Protocol, TypeVar, Union
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+import pydantic
+from pydantic import BaseModel
 
-from .encoding import encode_body, encode_path, encode_query_or_cookie, encode_header
-from .errors import ClientError, MissingCredentialsError, api_error_for
+from .encoding import encode_body, encode_header, encode_path, encode_query_or_cookie
+from .errors import (
+    ApiConnectionError,
+    ApiError,
+    ApiTimeoutError,
+    ClientError,
+    MissingCredentialsError,
+    PaginationError,
+    ResponseValidationError,
+    api_error_for,
+)
+from .retries import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_POLICY,
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    RetryPolicy,
+    new_idempotency_key,
+)
+from .streaming import (
+    AsyncBinaryContent,
+    AsyncStreamedResponse,
+    BinaryContent,
+    StreamBody,
+    StreamedResponse,
+)
+from .validation import NotJson, parse_json, parse_leniently
 
 T = TypeVar("T")
 
 CredentialKind = Literal["token", "api_key", "basic"]
+#: A timeout in seconds for the whole request, or httpx's per-phase ``Timeout``.
+Timeout = Union[float, httpx.Timeout]
 _MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Failures after which the same request may succeed: nothing arrived, or the connection broke.
+_RETRYABLE_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+
+# One logger per generated package ("<package>"), at DEBUG: one line per request sent.
+logger = logging.getLogger(__name__.rpartition("._runtime")[0] or __name__)
 
 
 class TokenProvider(Protocol):
@@ -104,6 +147,9 @@ class OperationSpec(Generic[T]):
     responses: tuple[ResponseSpec, ...] = ()
     deprecated: bool = False
     accept: str | None = None  # the media types the client decodes, sent as Accept
+    # The header of the operation's own idempotency key parameter, if it declares one: a key
+    # is then generated for every call that does not give one.
+    idempotency_header: str | None = None
     pagination: PaginationSpec | None = None
 
     @property
@@ -121,6 +167,53 @@ class OperationSpec(Generic[T]):
 
 
 @dataclass(frozen=True)
+class RequestOptions:
+    """Per-call options; generated methods take them as keyword arguments of the same names.
+
+    ``timeout`` replaces the client's for this call; ``extra_headers`` and ``extra_query``
+    are added to the request (they never replace the credentials the operation's security
+    chose); ``max_retries`` replaces the client's; ``idempotency_key`` is sent as the
+    operation's idempotency header (``Idempotency-Key`` unless the spec names another) and
+    makes a POST or PATCH safe to retry.
+    """
+
+    timeout: Timeout | None = None
+    extra_headers: Mapping[str, str] | None = None
+    extra_query: Mapping[str, str] | None = None
+    max_retries: int | None = None
+    idempotency_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_retries is not None:
+            _check_retries(self.max_retries)
+
+
+def request_options(
+    timeout: Timeout | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, str] | None = None,
+    max_retries: int | None = None,
+    idempotency_key: str | None = None,
+) -> RequestOptions | None:
+    """The options of one call, or ``None`` when it has none (the common, allocation-free case)."""
+    if (
+        timeout is None
+        and extra_headers is None
+        and extra_query is None
+        and max_retries is None
+        and idempotency_key is None
+    ):
+        return None
+    return RequestOptions(timeout, extra_headers, extra_query, max_retries, idempotency_key)
+
+
+def _check_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("max_retries must be an integer >= 0")
+    return value
+
+
+@dataclass(frozen=True)
 class ApiResponse(Generic[T]):
     """The full response: status, headers (Retry-After, ETag...) and the parsed body."""
 
@@ -130,7 +223,7 @@ class ApiResponse(Generic[T]):
     parsed: T
 
 
-@dataclass
+@dataclass(slots=True)
 class _Prepared:
     method: str
     url: str
@@ -141,57 +234,13 @@ class _Prepared:
     files: Any = None
     data: Any = None
     replayable: bool = True
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def _adapter(tp: Any) -> TypeAdapter[Any]:
-    adapter = _ADAPTERS.get(tp)
-    if adapter is None:
-        adapter = TypeAdapter(tp)
-        _ADAPTERS[tp] = adapter
-    return adapter
-
-
-def parse_json(tp: Any, content: bytes) -> Any:
-    if tp is None or tp is Any:
-        return json.loads(content) if content else None
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return tp.model_validate_json(content)
-    return _adapter(tp).validate_json(content)
-
-
-class PaginationError(ClientError):
-    """A page names its successor in a way the client will not follow (a next link that is no URL)."""
-
-
-def next_value(op: OperationSpec[Any], page: Any, seen: set[str]) -> str | None:
-    """The link or cursor naming the page after ``page``; None at the end (or on a repeat)."""
-    assert op.pagination is not None
-    value = dig(page, op.pagination.next_path)
-    if not isinstance(value, str) or not value or value in seen:
-        return None
-    seen.add(value)
-    return value
-
-
-def checked_link(op: OperationSpec[Any], value: str) -> str:
-    if not value.startswith(("http://", "https://", "/", "?")):
-        raise PaginationError(
-            f"{op.operation_id}: the next-page link {value[:40]!r} is not a URL; the client does not guess one"
-        )
-    return value
-
-
-def with_cursor(op: OperationSpec[Any], args: Sequence[Any], cursor: str) -> list[Any]:
-    """``args`` with ``cursor`` in the operation's cursor parameter."""
-    assert op.pagination is not None
-    cursor_args = list(args) + [None] * (len(op.params) - len(args))
-    for index, param in enumerate(op.params):
-        if param.location == "query" and param.name == op.pagination.cursor_param:
-            cursor_args[index] = cursor
-    return cursor_args
+    stream: StreamBody | None = None
+    operation: str = ""
+    timeout: Timeout | None = None
+    max_retries: int | None = None
+    has_key: bool = False  # an idempotency key makes any method safe to retry
+    user_headers: bool = False  # headers a caller chose, which credentials must win over
+    note: str = ""  # why a retryable failure was not retried, for the error message
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -199,8 +248,17 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, port
 
 
+def _drop_header(headers: dict[str, str], name: str) -> None:
+    lowered = name.lower()
+    for key in [key for key in headers if key.lower() == lowered]:
+        del headers[key]
+
+
 class ClientCore:
     """State and request preparation shared by the sync and async clients."""
+
+    is_async = False
+    _owns_http = False  # whether close() closes the HTTP client (not when it was given, or shared)
 
     def __init__(
         self,
@@ -210,6 +268,9 @@ class ClientCore:
         credentials: Mapping[str, Any],
         session: TokenProvider | None,
         headers: Mapping[str, str] | None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_policy: RetryPolicy | None = None,
+        strict_validation: bool = False,
     ) -> None:
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self._base_path = base_url.rstrip("/")
@@ -220,6 +281,18 @@ class ClientCore:
         self._session = session
         self._headers = dict(headers or {})
         self._chosen: dict[int, tuple[OperationSpec[Any], tuple[str, ...]]] = {}
+        self.max_retries = _check_retries(max_retries)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise TypeError("retry_policy must be a RetryPolicy")
+        self.retry_policy = retry_policy or DEFAULT_POLICY
+        self.strict_validation = bool(strict_validation)
+        # A timeout set by with_options; None leaves the HTTP client's own.
+        self._timeout: Timeout | None = None
+        self._query_secrets = frozenset(
+            s.param_name
+            for s in self._schemes.values()
+            if s.kind == "api_key" and s.location == "query"
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={str(self.base_url)!r})"
@@ -227,6 +300,30 @@ class ClientCore:
     @property
     def session(self) -> TokenProvider | None:
         return self._session
+
+    def derive(
+        self: _CoreT,
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        strict_validation: bool | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> _CoreT:
+        """A core sharing this one's HTTP client, session and credentials, with other defaults."""
+        derived = copy.copy(self)
+        derived._owns_http = False
+        if timeout is not None:
+            derived._timeout = timeout
+        if max_retries is not None:
+            derived.max_retries = _check_retries(max_retries)
+        if headers is not None:
+            derived._headers = {**self._headers, **headers}
+        if strict_validation is not None:
+            derived.strict_validation = bool(strict_validation)
+        if retry_policy is not None:
+            derived.retry_policy = retry_policy
+        return derived
 
     # ------------------------------------------------------------ credentials
 
@@ -260,7 +357,9 @@ class ClientCore:
                 return alternative
         if () in op.security:
             return ()
-        raise MissingCredentialsError(op.operation_id, op.security)
+        raise MissingCredentialsError(
+            op.operation_id, op.security, method=op.method.upper(), url=self._base_path + op.path
+        )
 
     def uses_token(self, alternative: tuple[str, ...]) -> bool:
         return any(self._schemes[name].kind == "token" for name in alternative)
@@ -269,23 +368,40 @@ class ClientCore:
         for name in alternative:
             scheme = self._schemes[name]
             if scheme.kind == "token":
+                if prepared.user_headers:
+                    _drop_header(prepared.headers, "Authorization")
                 continue  # the bearer token is added per attempt, so a replay can carry a new one
             value = self._credentials[name]
             if scheme.kind == "api_key":
                 if scheme.location == "header":
+                    if prepared.user_headers:
+                        _drop_header(prepared.headers, scheme.param_name)
                     prepared.headers[scheme.param_name] = str(value)
                 elif scheme.location == "query":
+                    prepared.params[:] = [
+                        pair for pair in prepared.params if pair[0] != scheme.param_name
+                    ]
                     prepared.params.append((scheme.param_name, str(value)))
                 else:
+                    if prepared.user_headers:
+                        _drop_header(prepared.headers, "Cookie")
                     prepared.cookies.append((scheme.param_name, str(value)))
             elif scheme.kind == "basic":
                 username, password = value
                 raw = f"{username}:{password}".encode()
+                if prepared.user_headers:
+                    _drop_header(prepared.headers, "Authorization")
                 prepared.headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
 
     # ------------------------------------------------------------ requests
 
-    def prepare(self, op: OperationSpec[Any], args: Sequence[Any], body: Any) -> _Prepared:
+    def prepare(
+        self,
+        op: OperationSpec[Any],
+        args: Sequence[Any],
+        body: Any,
+        options: RequestOptions | None = None,
+    ) -> _Prepared:
         path = op.path
         params: list[tuple[str, str]] = []
         headers = dict(self._headers)
@@ -314,16 +430,56 @@ class ClientCore:
         if op.accept and not any(name.lower() == "accept" for name in headers):
             headers["Accept"] = op.accept
         prepared = _Prepared(op.method.upper(), self._base_path + path, params, headers, cookies)
+        prepared.operation = op.operation_id
+        prepared.user_headers = bool(self._headers)
         if body is not None and op.body_media_type is not None:
-            encoded = encode_body(body, op.body_kind or "json", op.body_media_type)
-            prepared.content, prepared.data, prepared.files = (
-                encoded.content,
-                encoded.data,
-                encoded.files,
+            encoded = encode_body(
+                body, op.body_kind or "json", op.body_media_type, is_async=self.is_async
             )
+            prepared.data, prepared.files = encoded.data, encoded.files
+            if isinstance(encoded.content, StreamBody):
+                prepared.stream = encoded.content
+                if encoded.content.length is not None:
+                    headers["Content-Length"] = str(encoded.content.length)
+            else:
+                prepared.content = encoded.content
             prepared.replayable = encoded.replayable
             if encoded.content_type:
-                prepared.headers["Content-Type"] = encoded.content_type
+                headers["Content-Type"] = encoded.content_type
+        key = None
+        if options is not None:
+            if options.extra_headers:
+                headers.update(options.extra_headers)
+                prepared.user_headers = True
+            if options.extra_query:
+                params.extend(
+                    (str(name), str(value)) for name, value in options.extra_query.items()
+                )
+            prepared.timeout = options.timeout
+            prepared.max_retries = options.max_retries
+            key = options.idempotency_key
+        if key is None and op.idempotency_header is not None:
+            key = new_idempotency_key()  # one key per call, the same on every attempt
+        if key is not None:
+            headers[op.idempotency_header or IDEMPOTENCY_HEADER] = key
+            prepared.has_key = True
+        return prepared
+
+    def prepare_link(
+        self, op: OperationSpec[Any], url: httpx.URL, options: RequestOptions | None = None
+    ) -> _Prepared:
+        """A GET of a next-page link, with the call's extra headers and timeout."""
+        prepared = _Prepared("GET", str(url), [], dict(self._headers), [])
+        prepared.operation = op.operation_id
+        prepared.user_headers = bool(self._headers)
+        if op.accept:
+            prepared.headers.setdefault("Accept", op.accept)
+        if options is not None:
+            if options.extra_headers:
+                prepared.headers.update(options.extra_headers)
+                prepared.user_headers = True
+            prepared.timeout = options.timeout
+            prepared.max_retries = options.max_retries
         return prepared
 
     def build(
@@ -336,38 +492,55 @@ class ClientCore:
             )
         if prepared.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in prepared.cookies)
+        timeout = prepared.timeout if prepared.timeout is not None else self._timeout
         return http.build_request(
             prepared.method,
             prepared.url,
             params=tuple(prepared.params) if prepared.params else None,
             headers=headers,
-            content=prepared.content,
+            content=prepared.content if prepared.stream is None else prepared.stream.open(),
             data=prepared.data,
             files=prepared.files,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
 
     def same_origin(self, url: httpx.URL) -> bool:
         return _origin(url) == _origin(self.base_url)
 
     def redirect_request(
-        self, response: httpx.Response, request: httpx.Request
+        self, response: httpx.Response, request: httpx.Request, prepared: _Prepared | None = None
     ) -> httpx.Request | None:
-        """The request that follows a redirect, without credentials when it leaves our origin."""
+        """The request that follows a redirect, without credentials when it leaves our origin.
+
+        A streamed body is sent again only when it can be (``prepared`` says how); otherwise
+        the redirect is not followed.
+        """
         if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
             return None
         url = request.url.join(response.headers["location"])
         method = request.method
-        content: bytes | None = request.content if method not in ("GET", "HEAD") else None
+        keeps_body = method not in ("GET", "HEAD")
         if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
-            method, content = "GET", None
+            method, keeps_body = "GET", False
+        content: Any = None
+        if keeps_body:
+            if prepared is not None and prepared.stream is not None:
+                if not prepared.stream.replayable:
+                    return None
+                content = prepared.stream.open()
+            else:
+                content = request.content
         headers = httpx.Headers(request.headers)
         headers.pop("Host", None)
         if not self.same_origin(url):
             self.strip_credentials(headers)
-        if content is None:
+        if not keeps_body:
             headers.pop("Content-Length", None)
             headers.pop("Content-Type", None)
-        return httpx.Request(method, url, headers=headers, content=content)
+            headers.pop("Transfer-Encoding", None)
+        return httpx.Request(
+            method, url, headers=headers, content=content, extensions=request.extensions
+        )
 
     def strip_credentials(self, headers: httpx.Headers) -> None:
         headers.pop("Authorization", None)
@@ -376,15 +549,88 @@ class ClientCore:
             if scheme.kind == "api_key" and scheme.location == "header":
                 headers.pop(scheme.param_name, None)
 
-    def parse(self, op: OperationSpec[T], response: httpx.Response) -> ApiResponse[T]:
+    # ------------------------------------------------------------ responses and errors
+
+    def safe_url(self, prepared: _Prepared) -> str:
+        """The request's URL for errors and logs: no query credentials, no user info."""
+        url = httpx.URL(prepared.url)
+        if url.userinfo:
+            url = url.copy_with(username=None, password=None)
+        secrets = self._query_secrets
+        query = [
+            (k, v) for k, v in [*url.params.multi_items(), *prepared.params] if k not in secrets
+        ]
+        return str(url.copy_with(params=query))
+
+    def parse(
+        self, op: OperationSpec[T], response: httpx.Response, prepared: _Prepared | None = None
+    ) -> ApiResponse[T]:
         status = response.status_code
         content = response.content
         spec = _response_spec(op, status)
         if 200 <= status < 300:
             parsed: Any = None
             if spec is not None:
-                parsed = _decode(spec, content)
+                if spec.kind != "json":
+                    parsed = _decode(spec, content)
+                elif content:
+                    try:
+                        parsed = parse_json(spec.type, content)
+                    except ValueError as exc:  # pydantic's ValidationError is one too
+                        parsed = self._mismatch(op, spec, response, prepared, exc)
             return ApiResponse(status, response.headers, content, parsed)
+        raise self.status_error(op, response, prepared)
+
+    def _mismatch(
+        self,
+        op: OperationSpec[Any],
+        spec: ResponseSpec,
+        response: httpx.Response,
+        prepared: _Prepared | None,
+        exc: ValueError,
+    ) -> Any:
+        """A body that does not validate: built leniently, or ``ResponseValidationError``."""
+        if not isinstance(exc, pydantic.ValidationError):  # not JSON, where no type is declared
+            raise self._validation_error(
+                op, response, prepared, [{"loc": (), "msg": str(exc), "type": "json_invalid"}]
+            ) from None
+        errors = exc.errors(include_url=False, include_input=False)
+        if self.strict_validation:
+            raise self._validation_error(op, response, prepared, errors) from None
+        try:
+            value = parse_leniently(spec.type, response.content)
+        except (NotJson, TypeError) as error:
+            raise self._validation_error(op, response, prepared, errors) from error
+        logger.debug(
+            "%s: the response does not match its schema (%d errors); kept as received",
+            op.operation_id,
+            len(errors),
+        )
+        return value
+
+    def _validation_error(
+        self,
+        op: OperationSpec[Any],
+        response: httpx.Response,
+        prepared: _Prepared | None,
+        errors: Sequence[Any],
+    ) -> ResponseValidationError:
+        return ResponseValidationError(
+            op.operation_id,
+            response.status_code,
+            response.headers,
+            response.content,
+            errors,
+            method=prepared.method if prepared else response.request.method,
+            url=self.safe_url(prepared) if prepared else None,
+        )
+
+    def status_error(
+        self, op: OperationSpec[Any], response: httpx.Response, prepared: _Prepared | None
+    ) -> ApiError:
+        status = response.status_code
+        content = response.content
+        spec = _response_spec(op, status)
         body: Any = None
         try:
             body = (
@@ -397,7 +643,103 @@ class ClientCore:
                 body = json.loads(content) if content else None
             except ValueError:
                 body = None
-        raise api_error_for(op.operation_id, status, response.headers, content, body)
+        retry_after = (
+            self.retry_policy.server_wait(response.headers) if status in RETRY_STATUSES else None
+        )
+        return api_error_for(
+            op.operation_id,
+            status,
+            response.headers,
+            content,
+            body,
+            method=prepared.method if prepared else None,
+            url=self.safe_url(prepared) if prepared else None,
+            retry_after=retry_after,
+            note=prepared.note if prepared else "",
+        )
+
+    def connection_error(
+        self, prepared: _Prepared, exc: Exception, attempts: int
+    ) -> ApiConnectionError:
+        cls = ApiTimeoutError if isinstance(exc, httpx.TimeoutException) else ApiConnectionError
+        # httpx's messages name the failure ("[Errno 111] Connection refused"), never a credential.
+        return cls(
+            f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+            operation=prepared.operation or None,
+            method=prepared.method,
+            url=self.safe_url(prepared),
+            attempts=attempts,
+        )
+
+    def with_call(self, error: ClientError, prepared: _Prepared) -> ClientError:
+        """A session error raised during a call, carrying the call's operation, method and URL."""
+        if error.operation is not None or error.method is not None:
+            return error
+        try:
+            located = copy.copy(error)
+        except Exception:
+            return error
+        located.operation = prepared.operation or None
+        located.method = prepared.method
+        located.url = self.safe_url(prepared)
+        return located
+
+    # ------------------------------------------------------------ retries
+
+    def may_repeat(self, prepared: _Prepared, attempt: int) -> bool:
+        """Whether a failed attempt may be followed by another (the count and the method)."""
+        limit = prepared.max_retries if prepared.max_retries is not None else self.max_retries
+        if attempt > limit:
+            return False
+        if not prepared.replayable:
+            return False
+        return prepared.has_key or prepared.method in IDEMPOTENT_METHODS
+
+    def status_wait(
+        self, prepared: _Prepared, response: httpx.Response, attempt: int
+    ) -> float | None:
+        """Seconds to wait before retrying after this response, or ``None``: do not retry."""
+        if response.status_code not in RETRY_STATUSES or not self.may_repeat(prepared, attempt):
+            return None
+        policy = self.retry_policy
+        asked = policy.server_wait(response.headers)
+        if asked is None:
+            return policy.backoff(attempt)
+        if asked > policy.max_retry_after:
+            prepared.note = (
+                f"the server asked to retry in {asked:g} s, longer than the {policy.max_retry_after:g} s "
+                "this client waits; not retried"
+            )
+            return None
+        return asked
+
+    def log_exchange(
+        self,
+        prepared: _Prepared,
+        outcome: str,
+        started: float,
+        attempt: int,
+        replayed: bool,
+        then: str = "",
+    ) -> None:
+        """One DEBUG line per request sent: never a credential (see ``safe_url``), never a body."""
+        logger.debug(
+            "%s %s -> %s (%.1f ms, attempt %d%s)%s",
+            prepared.method,
+            self.safe_url(prepared),
+            outcome,
+            (time.perf_counter() - started) * 1000.0,
+            attempt,
+            ", replayed after a token refresh" if replayed else "",
+            then,
+        )
+
+
+def _retrying(wait: float | None) -> str:
+    return f"; retrying in {wait:.2f} s" if wait is not None else ""
+
+
+_CoreT = TypeVar("_CoreT", bound=ClientCore)
 
 
 def _response_spec(op: OperationSpec[Any], status: int) -> ResponseSpec | None:
@@ -420,6 +762,34 @@ def _decode(spec: ResponseSpec, content: bytes) -> Any:
     return None
 
 
+def next_value(op: OperationSpec[Any], page: Any, seen: set[str]) -> str | None:
+    """The link or cursor naming the page after ``page``; None at the end (or on a repeat)."""
+    assert op.pagination is not None
+    value = dig(page, op.pagination.next_path)
+    if not isinstance(value, str) or not value or value in seen:
+        return None
+    seen.add(value)
+    return value
+
+
+def checked_link(op: OperationSpec[Any], value: str) -> str:
+    if not value.startswith(("http://", "https://", "/", "?")):
+        raise PaginationError(
+            f"{op.operation_id}: the next-page link {value[:40]!r} is not a URL; the client does not guess one"
+        )
+    return value
+
+
+def with_cursor(op: OperationSpec[Any], args: Sequence[Any], cursor: str) -> list[Any]:
+    """``args`` with ``cursor`` in the operation's cursor parameter."""
+    assert op.pagination is not None
+    cursor_args = list(args) + [None] * (len(op.params) - len(args))
+    for index, param in enumerate(op.params):
+        if param.location == "query" and param.name == op.pagination.cursor_param:
+            cursor_args[index] = cursor
+    return cursor_args
+
+
 def dig(data: Any, path: Sequence[str]) -> Any:
     for key in path:
         if isinstance(data, BaseModel):
@@ -438,14 +808,15 @@ def _field_for(model: BaseModel, alias: str) -> str:
     return alias
 
 
+def _carried(response: httpx.Response, token: str) -> bool:
+    """Whether the request that got ``response`` (after redirects) carried ``token``."""
+    carried: str | None = response.request.headers.get("Authorization")
+    return carried == f"Bearer {token}"
+
+
 class SyncClientCore(ClientCore):
     def __init__(
-        self,
-        base_url: str,
-        *,
-        http_client: httpx.Client | None,
-        timeout: float | httpx.Timeout,
-        **kwargs: Any,
+        self, base_url: str, *, http_client: httpx.Client | None, timeout: Timeout, **kwargs: Any
     ) -> None:
         super().__init__(base_url, **kwargs)
         self._owns_http = http_client is None
@@ -456,53 +827,163 @@ class SyncClientCore(ClientCore):
             self.http.close()
 
     def request(
-        self, op: OperationSpec[T], args: Sequence[Any] = (), body: Any = None
+        self,
+        op: OperationSpec[T],
+        args: Sequence[Any] = (),
+        body: Any = None,
+        options: RequestOptions | None = None,
     ) -> ApiResponse[T]:
         alternative = self.choose_alternative(op)
-        prepared = self.prepare(op, args, body)
+        prepared = self.prepare(op, args, body, options)
         self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, self._send_prepared(prepared, alternative))
+        return self.parse(op, self._send_prepared(prepared, alternative), prepared)
 
-    def _send_prepared(self, prepared: _Prepared, alternative: tuple[str, ...]) -> httpx.Response:
+    def stream(
+        self,
+        op: OperationSpec[Any],
+        args: Sequence[Any] = (),
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> StreamedResponse:
+        """A response to read in chunks; the request is sent when its ``with`` block starts."""
+        alternative = self.choose_alternative(op)
+        prepared = self.prepare(op, args, body, options)
+        self.apply_fixed_credentials(prepared, alternative)
+
+        def open_response() -> httpx.Response:
+            response = self._send_prepared(prepared, alternative, stream=True)
+            if not 200 <= response.status_code < 300:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                raise self.status_error(op, response, prepared)
+            return response
+
+        return StreamedResponse(open_response, lambda exc: self.connection_error(prepared, exc, 1))
+
+    def _send_prepared(
+        self, prepared: _Prepared, alternative: tuple[str, ...], *, stream: bool = False
+    ) -> httpx.Response:
+        """Send with the operation's credentials, retrying what may be retried.
+
+        A 401 to a request that carried the session's current token refreshes it once per
+        call (never once per attempt) and replays the request when its body can be sent again.
+        """
         session = self._session if self.uses_token(alternative) else None
-        token = session.access_token() if session is not None else None
-        response = self._send(self.build(self.http, prepared, token))
-        if (
-            response.status_code == 401
-            and session is not None
-            and token is not None
-            and session.can_refresh
-            and prepared.replayable
-        ):
+        refreshed = False
+        debug = logger.isEnabledFor(logging.DEBUG)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter() if debug else 0.0
+            after_refresh = False
+            note = ""
+            try:
+                token = session.access_token() if session is not None else None
+                response = self._send(self.build(self.http, prepared, token), prepared, stream)
+                if (
+                    response.status_code == 401
+                    and token is not None
+                    and not refreshed
+                    and session is not None
+                    and session.can_refresh
+                    and _carried(response, token)
+                ):
+                    refreshed = True
+                    if prepared.replayable:
+                        response.close()
+                        if debug:
+                            self.log_exchange(
+                                prepared, "401", started, attempt, False, "; refreshing the token"
+                            )
+                        token = session.refresh_after_rejection(token)
+                        started, after_refresh = time.perf_counter(), True
+                        response = self._send(
+                            self.build(self.http, prepared, token), prepared, stream
+                        )
+                    else:
+                        # The body cannot be sent again; the caller's next call gets a new token.
+                        session.refresh_after_rejection(token)
+                        note = "; token refreshed, not replayed: the body cannot be sent again"
+            except ClientError as exc:
+                located = self.with_call(exc, prepared)
+                if located is exc:
+                    raise
+                raise located from exc
+            except _RETRYABLE_ERRORS as exc:
+                wait = (
+                    self.retry_policy.backoff(attempt)
+                    if self.may_repeat(prepared, attempt)
+                    else None
+                )
+                if debug:
+                    self.log_exchange(
+                        prepared,
+                        type(exc).__name__,
+                        started,
+                        attempt,
+                        after_refresh,
+                        _retrying(wait),
+                    )
+                if wait is None:
+                    raise self.connection_error(prepared, exc, attempt) from exc
+                self.retry_policy.sleep(wait)
+                continue
+            except httpx.RequestError as exc:
+                raise self.connection_error(prepared, exc, attempt) from exc
+            wait = (
+                self.status_wait(prepared, response, attempt)
+                if response.status_code in RETRY_STATUSES
+                else None
+            )
+            if debug:
+                self.log_exchange(
+                    prepared,
+                    str(response.status_code),
+                    started,
+                    attempt,
+                    after_refresh,
+                    note or _retrying(wait),
+                )
+            if wait is None:
+                return response
             response.close()
-            token = session.refresh_after_rejection(token)
-            response = self._send(self.build(self.http, prepared, token))
-        return response
+            self.retry_policy.sleep(wait)
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        response = self.http.send(request, follow_redirects=False)
+    def _send(
+        self, request: httpx.Request, prepared: _Prepared | None = None, stream: bool = False
+    ) -> httpx.Response:
+        response = self.http.send(request, follow_redirects=False, stream=stream)
         for _ in range(_MAX_REDIRECTS):
-            follow = self.redirect_request(response, request)
+            follow = self.redirect_request(response, request, prepared)
             if follow is None:
                 break
             response.close()
             request = follow
-            response = self.http.send(request, follow_redirects=False)
-        response.read()
+            response = self.http.send(request, follow_redirects=False, stream=stream)
         return response
 
-    def follow_link(self, op: OperationSpec[Any], link: str) -> ApiResponse[Any]:
+    def follow_link(
+        self, op: OperationSpec[Any], link: str, options: RequestOptions | None = None
+    ) -> ApiResponse[Any]:
         """GET a next-page link; credentials go only to the client's own origin."""
         url = self.base_url.join(link)
         alternative = self.choose_alternative(op) if self.same_origin(url) else ()
-        prepared = _Prepared("GET", str(url), [], dict(self._headers), [])
+        prepared = self.prepare_link(op, url, options)
         self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, self._send_prepared(prepared, alternative))
+        return self.parse(op, self._send_prepared(prepared, alternative), prepared)
 
-    def paginate(self, op: OperationSpec[Any], args: Sequence[Any], body: Any) -> Iterator[Any]:
+    def paginate(
+        self,
+        op: OperationSpec[Any],
+        args: Sequence[Any],
+        body: Any,
+        options: RequestOptions | None = None,
+    ) -> Iterator[Any]:
         """Every item of every page, from the first request to the last page."""
         assert op.pagination is not None
-        page = self.request(op, args, body)
+        page = self.request(op, args, body, options)
         seen: set[str] = set()
         while True:
             yield from dig(page.parsed, (op.pagination.items,)) or ()
@@ -510,18 +991,20 @@ class SyncClientCore(ClientCore):
             if value is None:
                 return
             if op.pagination.cursor_param is None:
-                page = self.follow_link(op, checked_link(op, value))
+                page = self.follow_link(op, checked_link(op, value), options)
             else:
-                page = self.request(op, with_cursor(op, args, value), body)
+                page = self.request(op, with_cursor(op, args, value), body, options)
 
 
 class AsyncClientCore(ClientCore):
+    is_async = True
+
     def __init__(
         self,
         base_url: str,
         *,
         http_client: httpx.AsyncClient | None,
-        timeout: float | httpx.Timeout,
+        timeout: Timeout,
         **kwargs: Any,
     ) -> None:
         super().__init__(base_url, **kwargs)
@@ -533,56 +1016,166 @@ class AsyncClientCore(ClientCore):
             await self.http.aclose()
 
     async def request(
-        self, op: OperationSpec[T], args: Sequence[Any] = (), body: Any = None
+        self,
+        op: OperationSpec[T],
+        args: Sequence[Any] = (),
+        body: Any = None,
+        options: RequestOptions | None = None,
     ) -> ApiResponse[T]:
         alternative = self.choose_alternative(op)
-        prepared = self.prepare(op, args, body)
+        prepared = self.prepare(op, args, body, options)
         self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, await self._send_prepared(prepared, alternative))
+        return self.parse(op, await self._send_prepared(prepared, alternative), prepared)
+
+    def stream(
+        self,
+        op: OperationSpec[Any],
+        args: Sequence[Any] = (),
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> AsyncStreamedResponse:
+        """A response to read in chunks; the request is sent when its ``async with`` block starts."""
+        alternative = self.choose_alternative(op)
+        prepared = self.prepare(op, args, body, options)
+        self.apply_fixed_credentials(prepared, alternative)
+
+        async def open_response() -> httpx.Response:
+            response = await self._send_prepared(prepared, alternative, stream=True)
+            if not 200 <= response.status_code < 300:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                raise self.status_error(op, response, prepared)
+            return response
+
+        return AsyncStreamedResponse(
+            open_response, lambda exc: self.connection_error(prepared, exc, 1)
+        )
 
     async def _send_prepared(
-        self, prepared: _Prepared, alternative: tuple[str, ...]
+        self, prepared: _Prepared, alternative: tuple[str, ...], *, stream: bool = False
     ) -> httpx.Response:
-        session = self._session if self.uses_token(alternative) else None
-        token = await session.async_access_token() if session is not None else None
-        response = await self._send(self.build(self.http, prepared, token))
-        if (
-            response.status_code == 401
-            and session is not None
-            and token is not None
-            and session.can_refresh
-            and prepared.replayable
-        ):
-            await response.aclose()
-            token = await session.async_refresh_after_rejection(token)
-            response = await self._send(self.build(self.http, prepared, token))
-        return response
+        """Send with the operation's credentials, retrying what may be retried.
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        response = await self.http.send(request, follow_redirects=False)
+        A 401 to a request that carried the session's current token refreshes it once per
+        call (never once per attempt) and replays the request when its body can be sent again.
+        """
+        session = self._session if self.uses_token(alternative) else None
+        refreshed = False
+        debug = logger.isEnabledFor(logging.DEBUG)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter() if debug else 0.0
+            after_refresh = False
+            note = ""
+            try:
+                token = await session.async_access_token() if session is not None else None
+                response = await self._send(
+                    self.build(self.http, prepared, token), prepared, stream
+                )
+                if (
+                    response.status_code == 401
+                    and token is not None
+                    and not refreshed
+                    and session is not None
+                    and session.can_refresh
+                    and _carried(response, token)
+                ):
+                    refreshed = True
+                    if prepared.replayable:
+                        await response.aclose()
+                        if debug:
+                            self.log_exchange(
+                                prepared, "401", started, attempt, False, "; refreshing the token"
+                            )
+                        token = await session.async_refresh_after_rejection(token)
+                        started, after_refresh = time.perf_counter(), True
+                        response = await self._send(
+                            self.build(self.http, prepared, token), prepared, stream
+                        )
+                    else:
+                        # The body cannot be sent again; the caller's next call gets a new token.
+                        await session.async_refresh_after_rejection(token)
+                        note = "; token refreshed, not replayed: the body cannot be sent again"
+            except ClientError as exc:
+                located = self.with_call(exc, prepared)
+                if located is exc:
+                    raise
+                raise located from exc
+            except _RETRYABLE_ERRORS as exc:
+                wait = (
+                    self.retry_policy.backoff(attempt)
+                    if self.may_repeat(prepared, attempt)
+                    else None
+                )
+                if debug:
+                    self.log_exchange(
+                        prepared,
+                        type(exc).__name__,
+                        started,
+                        attempt,
+                        after_refresh,
+                        _retrying(wait),
+                    )
+                if wait is None:
+                    raise self.connection_error(prepared, exc, attempt) from exc
+                await self.retry_policy.async_sleep(wait)
+                continue
+            except httpx.RequestError as exc:
+                raise self.connection_error(prepared, exc, attempt) from exc
+            wait = (
+                self.status_wait(prepared, response, attempt)
+                if response.status_code in RETRY_STATUSES
+                else None
+            )
+            if debug:
+                self.log_exchange(
+                    prepared,
+                    str(response.status_code),
+                    started,
+                    attempt,
+                    after_refresh,
+                    note or _retrying(wait),
+                )
+            if wait is None:
+                return response
+            await response.aclose()
+            await self.retry_policy.async_sleep(wait)
+
+    async def _send(
+        self, request: httpx.Request, prepared: _Prepared | None = None, stream: bool = False
+    ) -> httpx.Response:
+        response = await self.http.send(request, follow_redirects=False, stream=stream)
         for _ in range(_MAX_REDIRECTS):
-            follow = self.redirect_request(response, request)
+            follow = self.redirect_request(response, request, prepared)
             if follow is None:
                 break
             await response.aclose()
             request = follow
-            response = await self.http.send(request, follow_redirects=False)
-        await response.aread()
+            response = await self.http.send(request, follow_redirects=False, stream=stream)
         return response
 
-    async def follow_link(self, op: OperationSpec[Any], link: str) -> ApiResponse[Any]:
+    async def follow_link(
+        self, op: OperationSpec[Any], link: str, options: RequestOptions | None = None
+    ) -> ApiResponse[Any]:
         url = self.base_url.join(link)
         alternative = self.choose_alternative(op) if self.same_origin(url) else ()
-        prepared = _Prepared("GET", str(url), [], dict(self._headers), [])
+        prepared = self.prepare_link(op, url, options)
         self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, await self._send_prepared(prepared, alternative))
+        return self.parse(op, await self._send_prepared(prepared, alternative), prepared)
 
     async def paginate(
-        self, op: OperationSpec[Any], args: Sequence[Any], body: Any
+        self,
+        op: OperationSpec[Any],
+        args: Sequence[Any],
+        body: Any,
+        options: RequestOptions | None = None,
     ) -> AsyncIterator[Any]:
         """Every item of every page, from the first request to the last page."""
         assert op.pagination is not None
-        page = await self.request(op, args, body)
+        page = await self.request(op, args, body, options)
         seen: set[str] = set()
         while True:
             for item in dig(page.parsed, (op.pagination.items,)) or ():
@@ -591,20 +1184,27 @@ class AsyncClientCore(ClientCore):
             if value is None:
                 return
             if op.pagination.cursor_param is None:
-                page = await self.follow_link(op, checked_link(op, value))
+                page = await self.follow_link(op, checked_link(op, value), options)
             else:
-                page = await self.request(op, with_cursor(op, args, value), body)
+                page = await self.request(op, with_cursor(op, args, value), body, options)
 
 
 __all__ = [
     "ApiResponse",
+    "AsyncBinaryContent",
     "AsyncClientCore",
+    "AsyncStreamedResponse",
+    "BinaryContent",
     "ClientError",
     "OperationSpec",
-    "PaginationError",
     "PaginationSpec",
     "ParamSpec",
+    "RequestOptions",
     "ResponseSpec",
+    "RetryPolicy",
     "SchemeSpec",
+    "StreamedResponse",
     "SyncClientCore",
+    "Timeout",
+    "request_options",
 ]

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel
 
 from .models import REQUEST_CONTEXT
+from .streaming import StreamBody, binary_body
 
 
 def to_jsonable(value: Any) -> Any:
@@ -133,14 +134,15 @@ def encode_header(value: Any, explode: bool, content_json: bool = False) -> str:
 
 @dataclass
 class EncodedBody:
-    content: bytes | None = None
+    content: bytes | StreamBody | None = None
     data: Any = None
     files: Any = None
     content_type: str | None = None
     replayable: bool = True
 
 
-def encode_body(body: Any, kind: str, media_type: str) -> EncodedBody:
+def encode_body(body: Any, kind: str, media_type: str, *, is_async: bool = False) -> EncodedBody:
+    """The body of a request; ``TypeError`` (before anything is sent) for a value it cannot be."""
     if kind == "json":
         if isinstance(body, BaseModel):
             content = body.model_dump_json(
@@ -188,12 +190,14 @@ def encode_body(body: Any, kind: str, media_type: str) -> EncodedBody:
                 parts.append((key, (None, scalar_text(to_jsonable(value)))))
         return EncodedBody(files=parts, replayable=replayable)
     if kind == "text":
-        return EncodedBody(content=str(body).encode("utf-8"), content_type=media_type)
-    if isinstance(body, (bytes, bytearray)):
-        return EncodedBody(content=bytes(body), content_type=media_type)
-    if hasattr(body, "read"):
-        return EncodedBody(content=body.read(), content_type=media_type)
-    return EncodedBody(content=str(body).encode("utf-8"), content_type=media_type)
+        if isinstance(body, str):
+            return EncodedBody(content=body.encode("utf-8"), content_type=media_type)
+        if isinstance(body, bytes):
+            return EncodedBody(content=body, content_type=media_type)
+        raise TypeError(f"a text request body must be str, not {type(body).__name__}")
+    binary = binary_body(body, is_async=is_async)
+    replayable = not isinstance(binary, StreamBody) or binary.replayable
+    return EncodedBody(content=binary, content_type=media_type, replayable=replayable)
 
 
 def form_pairs(data: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -179,3 +179,61 @@ def test_no_secret_in_logs_repr_or_errors(
     assert leaked == []
     assert all(r.query == "" for r in server.token_requests)
     assert all("?" not in m for m in caplog.messages if "HTTP Request" in m)
+
+
+def test_no_secret_in_the_generated_clients_logs_or_errors(
+    server: OAuthTestServer, clock: FakeClock, caplog: pytest.LogCaptureFixture, generate_package: object
+) -> None:
+    """Calls through a generated client (retries, a refresh and replay, a 401 to a stream,
+    status and connection errors) with every logger at DEBUG."""
+    from tests.conftest import SPECS
+    from tests.support.fault_server import RESET, FaultServer, Reply
+
+    rt = generate_package(SPECS / "features" / "runtime.yaml", "runtime_features_client")  # type: ignore[operator]
+    caplog.set_level(logging.WARNING, logger="authlib")
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "runtime_features_client", "asyncio"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    header_key, query_key = "x-header-key-secret", "x-query-key-secret"
+    grant = rt.RefreshTokenGrant(token_url=server.token_url, client_id=APP_ID, client_secret=APP_SECRET)
+    session = rt.Session.from_token_response(server.login(APP_ID), refresher=grant, clock=clock)
+    policy = rt.RetryPolicy(sleep=lambda seconds: None, jitter=lambda: 0.0)
+    errors: list[BaseException] = []
+    with FaultServer() as api:
+        api.script("GET", "/things/t1", Reply(503), RESET, Reply(401), Reply(200, {"id": "t1", "code": "ABC", "kind": "widget"}))
+        api.route("PUT", "/files/f", Reply(401, {"title": "no"}))
+        api.route("GET", "/keyed/k1", Reply(500, {"detail": "down"}))
+        server.revoke_access_token(session.token_set.access_token)  # type: ignore[union-attr]
+        with rt.AuthenticatedClient(
+            api.url, session=session, header_key=header_key, query_key=query_key, retry_policy=policy
+        ) as client:
+            client.things.get_thing("t1")
+            for call in (
+                lambda: client.files.upload_file("f", body=iter([b"once"])),
+                lambda: client.keyed.get_keyed("k1", verbose=True),
+                lambda: client.with_options(max_retries=0).things.get_thing("t2"),
+            ):
+                try:
+                    call()
+                except rt.ClientError as exc:
+                    errors.append(exc)
+    with rt.Client(f"http://127.0.0.1:{unused_port()}", header_key=header_key, query_key=query_key, retry_policy=policy) as closed:
+        try:
+            closed.keyed.get_keyed("k1")
+        except rt.ApiConnectionError as exc:
+            errors.append(exc)
+    assert [type(e).__name__ for e in errors] == ["AuthenticationError", "InternalServerError", "NotFoundError", "ApiConnectionError"]
+    assert len(server.token_requests) == 2  # the replay's refresh and the stream's
+
+    ours = [r for r in caplog.records if r.name == "runtime_features_client"]
+    assert len(ours) >= 8 and any("refreshing the token" in r.getMessage() for r in ours)
+    texts = [r.getMessage() for r in caplog.records if not r.name.startswith("authlib")]
+    for error in errors:
+        texts += [str(error), repr(error), "".join(traceback.format_exception(error)), str(getattr(error, "url", ""))]
+    everything = "\n".join(texts)
+    # httpx's own INFO line shows the full URL, query key included; nothing else may.
+    httpx_lines = {r.getMessage() for r in caplog.records if r.name == "httpx" and r.getMessage().startswith("HTTP Request:")}
+    elsewhere = "\n".join(t for t in texts if t not in httpx_lines)
+    secrets = list(_variants(server, [header_key]))
+    assert [s for s in secrets if s in everything] == []
+    assert [s for s in (query_key, quote(query_key)) if s in elsewhere] == []

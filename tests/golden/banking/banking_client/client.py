@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._runtime.client import AsyncClientCore, SchemeSpec, SyncClientCore, TokenProvider
+from ._runtime.client import (
+    AsyncClientCore,
+    RetryPolicy,
+    SchemeSpec,
+    SyncClientCore,
+    Timeout,
+    TokenProvider,
+)
 
 if TYPE_CHECKING:
     from .api.accounts import (
@@ -45,6 +52,8 @@ DEFAULT_BASE_URL = "https://api.example-bank.test/banking"
 _SyncClientT = TypeVar("_SyncClientT", bound="Client")
 _AsyncClientT = TypeVar("_AsyncClientT", bound="AsyncClient")
 
+_GROUPS: frozenset[str] = frozenset(["accounts", "health", "institutions", "transfers"])
+
 SCHEMES: dict[str, SchemeSpec] = {
     "accessToken": SchemeSpec("accessToken", "token"),
     "apiKey": SchemeSpec("apiKey", "api_key", "X-Api-Key", "header"),
@@ -59,12 +68,23 @@ class Client:
         base_url: str = DEFAULT_BASE_URL,
         *,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: Timeout = 30.0,
         headers: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        strict_validation: bool = False,
+        retry_policy: RetryPolicy | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
         self._core = self._make_core(
-            base_url, None, {"apiKey": api_key}, timeout, headers, http_client
+            base_url,
+            None,
+            {"apiKey": api_key},
+            timeout,
+            headers,
+            http_client,
+            max_retries,
+            strict_validation,
+            retry_policy,
         )
 
     @staticmethod
@@ -72,9 +92,12 @@ class Client:
         base_url: str,
         session: TokenProvider | None,
         credentials: Mapping[str, Any],
-        timeout: float | httpx.Timeout,
+        timeout: Timeout,
         headers: Mapping[str, str] | None,
         http_client: httpx.Client | None,
+        max_retries: int,
+        strict_validation: bool,
+        retry_policy: RetryPolicy | None,
     ) -> SyncClientCore:
         return SyncClientCore(
             base_url,
@@ -84,11 +107,40 @@ class Client:
             credentials=credentials,
             session=session,
             headers=headers,
+            max_retries=max_retries,
+            strict_validation=strict_validation,
+            retry_policy=retry_policy,
         )
 
     @property
     def base_url(self) -> str:
         return str(self._core.base_url)
+
+    def with_options(
+        self: _SyncClientT,
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        strict_validation: bool | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> _SyncClientT:
+        """This client with other defaults, sharing its connections, credentials and session.
+
+        `headers` are added to the client's; the other options replace its own. Closing
+        the new client leaves the shared connections open.
+        """
+        derived = object.__new__(type(self))
+        # The API groups are left out: they are bound to this client's core.
+        derived.__dict__.update((k, v) for k, v in vars(self).items() if k not in _GROUPS)
+        derived._core = self._core.derive(
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            strict_validation=strict_validation,
+            retry_policy=retry_policy,
+        )
+        return derived
 
     def close(self) -> None:
         """Close the HTTP connections this client opened (not a caller's `http_client`)."""
@@ -134,12 +186,23 @@ class AuthenticatedClient(Client):
         *,
         session: TokenProvider,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: Timeout = 30.0,
         headers: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        strict_validation: bool = False,
+        retry_policy: RetryPolicy | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
         self._core = self._make_core(
-            base_url, session, {"apiKey": api_key}, timeout, headers, http_client
+            base_url,
+            session,
+            {"apiKey": api_key},
+            timeout,
+            headers,
+            http_client,
+            max_retries,
+            strict_validation,
+            retry_policy,
         )
 
     @property
@@ -181,12 +244,23 @@ class AsyncClient:
         base_url: str = DEFAULT_BASE_URL,
         *,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: Timeout = 30.0,
         headers: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        strict_validation: bool = False,
+        retry_policy: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._core = self._make_core(
-            base_url, None, {"apiKey": api_key}, timeout, headers, http_client
+            base_url,
+            None,
+            {"apiKey": api_key},
+            timeout,
+            headers,
+            http_client,
+            max_retries,
+            strict_validation,
+            retry_policy,
         )
 
     @staticmethod
@@ -194,9 +268,12 @@ class AsyncClient:
         base_url: str,
         session: TokenProvider | None,
         credentials: Mapping[str, Any],
-        timeout: float | httpx.Timeout,
+        timeout: Timeout,
         headers: Mapping[str, str] | None,
         http_client: httpx.AsyncClient | None,
+        max_retries: int,
+        strict_validation: bool,
+        retry_policy: RetryPolicy | None,
     ) -> AsyncClientCore:
         return AsyncClientCore(
             base_url,
@@ -206,11 +283,40 @@ class AsyncClient:
             credentials=credentials,
             session=session,
             headers=headers,
+            max_retries=max_retries,
+            strict_validation=strict_validation,
+            retry_policy=retry_policy,
         )
 
     @property
     def base_url(self) -> str:
         return str(self._core.base_url)
+
+    def with_options(
+        self: _AsyncClientT,
+        *,
+        timeout: Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        strict_validation: bool | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> _AsyncClientT:
+        """This client with other defaults, sharing its connections, credentials and session.
+
+        `headers` are added to the client's; the other options replace its own. Closing
+        the new client leaves the shared connections open.
+        """
+        derived = object.__new__(type(self))
+        # The API groups are left out: they are bound to this client's core.
+        derived.__dict__.update((k, v) for k, v in vars(self).items() if k not in _GROUPS)
+        derived._core = self._core.derive(
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=headers,
+            strict_validation=strict_validation,
+            retry_policy=retry_policy,
+        )
+        return derived
 
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened (not a caller's `http_client`)."""
@@ -256,12 +362,23 @@ class AsyncAuthenticatedClient(AsyncClient):
         *,
         session: TokenProvider,
         api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: Timeout = 30.0,
         headers: Mapping[str, str] | None = None,
+        max_retries: int = 2,
+        strict_validation: bool = False,
+        retry_policy: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._core = self._make_core(
-            base_url, session, {"apiKey": api_key}, timeout, headers, http_client
+            base_url,
+            session,
+            {"apiKey": api_key},
+            timeout,
+            headers,
+            http_client,
+            max_retries,
+            strict_validation,
+            retry_policy,
         )
 
     @property

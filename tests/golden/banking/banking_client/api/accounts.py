@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from .._runtime.client import (
@@ -13,6 +13,8 @@ from .._runtime.client import (
     ParamSpec,
     ResponseSpec,
     SyncClientCore,
+    Timeout,
+    request_options,
 )
 from .. import models
 
@@ -89,7 +91,16 @@ class AccountsApi:
 class AuthenticatedAccountsApi(AccountsApi):
     """Every operation, including those that require an access token."""
 
-    def get_account(self, account_id: str) -> models.Account:
+    def get_account(
+        self,
+        account_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Account:
         """Fetch one account
 
         Security: accessToken [banking/read].
@@ -97,11 +108,30 @@ class AuthenticatedAccountsApi(AccountsApi):
         Args:
             account_id: The account's resource ID.
         """
-        return self._client.request(GET_ACCOUNT, (account_id,), None).parsed
+        return self._client.request(
+            GET_ACCOUNT,
+            (account_id,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        ).parsed
 
-    def get_account_raw(self, account_id: str) -> ApiResponse[models.Account]:
+    def get_account_raw(
+        self,
+        account_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
-        return self._client.request(GET_ACCOUNT, (account_id,), None)
+        return self._client.request(
+            GET_ACCOUNT,
+            (account_id,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
     def list_accounts(
         self,
@@ -109,6 +139,11 @@ class AuthenticatedAccountsApi(AccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> models.Accounts:
         """Return a page of the customer's accounts
 
@@ -121,7 +156,12 @@ class AuthenticatedAccountsApi(AccountsApi):
             limit: Maximum number of items on the page.
             product_types: Only accounts of these product types (pipe-delimited).
         """
-        return self._client.request(LIST_ACCOUNTS, (start, limit, product_types), None).parsed
+        return self._client.request(
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        ).parsed
 
     def list_accounts_raw(
         self,
@@ -129,9 +169,19 @@ class AuthenticatedAccountsApi(AccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
-        return self._client.request(LIST_ACCOUNTS, (start, limit, product_types), None)
+        return self._client.request(
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
     def iter_list_accounts(
         self,
@@ -139,12 +189,31 @@ class AuthenticatedAccountsApi(AccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Iterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
-        yield from self._client.paginate(LIST_ACCOUNTS, (start, limit, product_types), None)
+        yield from self._client.paginate(
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
     def update_account(
-        self, account_id: str, *, if_match: str, body: models.AccountPatch | dict[str, Any]
+        self,
+        account_id: str,
+        *,
+        if_match: str,
+        body: models.AccountPatch | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> models.Account:
         """Rename an account
 
@@ -154,13 +223,32 @@ class AuthenticatedAccountsApi(AccountsApi):
             account_id: The account's resource ID.
             if_match: The ETag of the account as last fetched.
         """
-        return self._client.request(UPDATE_ACCOUNT, (account_id, if_match), body).parsed
+        return self._client.request(
+            UPDATE_ACCOUNT,
+            (account_id, if_match),
+            body,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        ).parsed
 
     def update_account_raw(
-        self, account_id: str, *, if_match: str, body: models.AccountPatch | dict[str, Any]
+        self,
+        account_id: str,
+        *,
+        if_match: str,
+        body: models.AccountPatch | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
-        return self._client.request(UPDATE_ACCOUNT, (account_id, if_match), body)
+        return self._client.request(
+            UPDATE_ACCOUNT,
+            (account_id, if_match),
+            body,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
 
 class AsyncAccountsApi:
@@ -173,7 +261,16 @@ class AsyncAccountsApi:
 class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     """Every async operation, including those that require an access token."""
 
-    async def get_account(self, account_id: str) -> models.Account:
+    async def get_account(
+        self,
+        account_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Account:
         """Fetch one account
 
         Security: accessToken [banking/read].
@@ -181,11 +278,32 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         Args:
             account_id: The account's resource ID.
         """
-        return (await self._client.request(GET_ACCOUNT, (account_id,), None)).parsed
+        return (
+            await self._client.request(
+                GET_ACCOUNT,
+                (account_id,),
+                None,
+                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            )
+        ).parsed
 
-    async def get_account_raw(self, account_id: str) -> ApiResponse[models.Account]:
+    async def get_account_raw(
+        self,
+        account_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
-        return await self._client.request(GET_ACCOUNT, (account_id,), None)
+        return await self._client.request(
+            GET_ACCOUNT,
+            (account_id,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
     async def list_accounts(
         self,
@@ -193,6 +311,11 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> models.Accounts:
         """Return a page of the customer's accounts
 
@@ -206,7 +329,12 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
             product_types: Only accounts of these product types (pipe-delimited).
         """
         return (
-            await self._client.request(LIST_ACCOUNTS, (start, limit, product_types), None)
+            await self._client.request(
+                LIST_ACCOUNTS,
+                (start, limit, product_types),
+                None,
+                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            )
         ).parsed
 
     async def list_accounts_raw(
@@ -215,9 +343,19 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
-        return await self._client.request(LIST_ACCOUNTS, (start, limit, product_types), None)
+        return await self._client.request(
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
     async def iter_list_accounts(
         self,
@@ -225,15 +363,32 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> AsyncIterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
         async for page_item in self._client.paginate(
-            LIST_ACCOUNTS, (start, limit, product_types), None
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
         ):
             yield page_item
 
     async def update_account(
-        self, account_id: str, *, if_match: str, body: models.AccountPatch | dict[str, Any]
+        self,
+        account_id: str,
+        *,
+        if_match: str,
+        body: models.AccountPatch | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> models.Account:
         """Rename an account
 
@@ -243,10 +398,31 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
             account_id: The account's resource ID.
             if_match: The ETag of the account as last fetched.
         """
-        return (await self._client.request(UPDATE_ACCOUNT, (account_id, if_match), body)).parsed
+        return (
+            await self._client.request(
+                UPDATE_ACCOUNT,
+                (account_id, if_match),
+                body,
+                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            )
+        ).parsed
 
     async def update_account_raw(
-        self, account_id: str, *, if_match: str, body: models.AccountPatch | dict[str, Any]
+        self,
+        account_id: str,
+        *,
+        if_match: str,
+        body: models.AccountPatch | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
-        return await self._client.request(UPDATE_ACCOUNT, (account_id, if_match), body)
+        return await self._client.request(
+            UPDATE_ACCOUNT,
+            (account_id, if_match),
+            body,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .._runtime.client import (
@@ -10,6 +11,8 @@ from .._runtime.client import (
     OperationSpec,
     ResponseSpec,
     SyncClientCore,
+    Timeout,
+    request_options,
 )
 from .. import models
 
@@ -34,16 +37,42 @@ class HealthApi:
     def __init__(self, client: SyncClientCore) -> None:
         self._client = client
 
-    def get_health(self) -> models.Health:
+    def get_health(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Health:
         """Service health
 
         Security: public (no credentials).
         """
-        return self._client.request(GET_HEALTH, (), None).parsed
+        return self._client.request(
+            GET_HEALTH,
+            (),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        ).parsed
 
-    def get_health_raw(self) -> ApiResponse[models.Health]:
+    def get_health_raw(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return self._client.request(GET_HEALTH, (), None)
+        return self._client.request(
+            GET_HEALTH,
+            (),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
 
 class AuthenticatedHealthApi(HealthApi):
@@ -58,16 +87,44 @@ class AsyncHealthApi:
     def __init__(self, client: AsyncClientCore) -> None:
         self._client = client
 
-    async def get_health(self) -> models.Health:
+    async def get_health(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Health:
         """Service health
 
         Security: public (no credentials).
         """
-        return (await self._client.request(GET_HEALTH, (), None)).parsed
+        return (
+            await self._client.request(
+                GET_HEALTH,
+                (),
+                None,
+                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            )
+        ).parsed
 
-    async def get_health_raw(self) -> ApiResponse[models.Health]:
+    async def get_health_raw(
+        self,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return await self._client.request(GET_HEALTH, (), None)
+        return await self._client.request(
+            GET_HEALTH,
+            (),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
 
 class AsyncAuthenticatedHealthApi(AsyncHealthApi):

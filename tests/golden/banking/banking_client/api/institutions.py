@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .._runtime.client import (
@@ -11,6 +12,8 @@ from .._runtime.client import (
     ParamSpec,
     ResponseSpec,
     SyncClientCore,
+    Timeout,
+    request_options,
 )
 from .. import models
 
@@ -39,18 +42,46 @@ class InstitutionsApi:
     def __init__(self, client: SyncClientCore) -> None:
         self._client = client
 
-    def look_up_institution(self, routing_number: str) -> models.Institution:
+    def look_up_institution(
+        self,
+        routing_number: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Institution:
         """Look up a financial institution by routing number
 
         Partners call this with an API key; no customer token is involved.
 
         Security: apiKey.
         """
-        return self._client.request(LOOK_UP_INSTITUTION, (routing_number,), None).parsed
+        return self._client.request(
+            LOOK_UP_INSTITUTION,
+            (routing_number,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        ).parsed
 
-    def look_up_institution_raw(self, routing_number: str) -> ApiResponse[models.Institution]:
+    def look_up_institution_raw(
+        self,
+        routing_number: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
-        return self._client.request(LOOK_UP_INSTITUTION, (routing_number,), None)
+        return self._client.request(
+            LOOK_UP_INSTITUTION,
+            (routing_number,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
 
 class AuthenticatedInstitutionsApi(InstitutionsApi):
@@ -65,18 +96,48 @@ class AsyncInstitutionsApi:
     def __init__(self, client: AsyncClientCore) -> None:
         self._client = client
 
-    async def look_up_institution(self, routing_number: str) -> models.Institution:
+    async def look_up_institution(
+        self,
+        routing_number: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Institution:
         """Look up a financial institution by routing number
 
         Partners call this with an API key; no customer token is involved.
 
         Security: apiKey.
         """
-        return (await self._client.request(LOOK_UP_INSTITUTION, (routing_number,), None)).parsed
+        return (
+            await self._client.request(
+                LOOK_UP_INSTITUTION,
+                (routing_number,),
+                None,
+                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            )
+        ).parsed
 
-    async def look_up_institution_raw(self, routing_number: str) -> ApiResponse[models.Institution]:
+    async def look_up_institution_raw(
+        self,
+        routing_number: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
-        return await self._client.request(LOOK_UP_INSTITUTION, (routing_number,), None)
+        return await self._client.request(
+            LOOK_UP_INSTITUTION,
+            (routing_number,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
 
 class AsyncAuthenticatedInstitutionsApi(AsyncInstitutionsApi):

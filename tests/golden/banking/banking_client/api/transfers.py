@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .._runtime.client import (
@@ -11,6 +12,8 @@ from .._runtime.client import (
     ParamSpec,
     ResponseSpec,
     SyncClientCore,
+    Timeout,
+    request_options,
 )
 from .. import models
 
@@ -62,7 +65,16 @@ class TransfersApi:
 class AuthenticatedTransfersApi(TransfersApi):
     """Every operation, including those that require an access token."""
 
-    def create_transfer(self, *, body: models.NewTransfer | dict[str, Any]) -> models.Transfer:
+    def create_transfer(
+        self,
+        *,
+        body: models.NewTransfer | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Transfer:
         """Schedule a transfer between accounts
 
         The bank accepts the transfer for processing and answers 202; poll the
@@ -70,24 +82,69 @@ class AuthenticatedTransfersApi(TransfersApi):
 
         Security: accessToken [banking/write].
         """
-        return self._client.request(CREATE_TRANSFER, (), body).parsed
+        return self._client.request(
+            CREATE_TRANSFER,
+            (),
+            body,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        ).parsed
 
     def create_transfer_raw(
-        self, *, body: models.NewTransfer | dict[str, Any]
+        self,
+        *,
+        body: models.NewTransfer | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(CREATE_TRANSFER, (), body)
+        return self._client.request(
+            CREATE_TRANSFER,
+            (),
+            body,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
-    def get_transfer(self, transfer_id: str) -> models.Transfer:
+    def get_transfer(
+        self,
+        transfer_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Transfer:
         """Fetch a transfer and its state
 
         Security: accessToken [banking/read].
         """
-        return self._client.request(GET_TRANSFER, (transfer_id,), None).parsed
+        return self._client.request(
+            GET_TRANSFER,
+            (transfer_id,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        ).parsed
 
-    def get_transfer_raw(self, transfer_id: str) -> ApiResponse[models.Transfer]:
+    def get_transfer_raw(
+        self,
+        transfer_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(GET_TRANSFER, (transfer_id,), None)
+        return self._client.request(
+            GET_TRANSFER,
+            (transfer_id,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
 
 class AsyncTransfersApi:
@@ -101,7 +158,14 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
     """Every async operation, including those that require an access token."""
 
     async def create_transfer(
-        self, *, body: models.NewTransfer | dict[str, Any]
+        self,
+        *,
+        body: models.NewTransfer | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> models.Transfer:
         """Schedule a transfer between accounts
 
@@ -110,21 +174,70 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
 
         Security: accessToken [banking/write].
         """
-        return (await self._client.request(CREATE_TRANSFER, (), body)).parsed
+        return (
+            await self._client.request(
+                CREATE_TRANSFER,
+                (),
+                body,
+                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            )
+        ).parsed
 
     async def create_transfer_raw(
-        self, *, body: models.NewTransfer | dict[str, Any]
+        self,
+        *,
+        body: models.NewTransfer | dict[str, Any],
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return await self._client.request(CREATE_TRANSFER, (), body)
+        return await self._client.request(
+            CREATE_TRANSFER,
+            (),
+            body,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
 
-    async def get_transfer(self, transfer_id: str) -> models.Transfer:
+    async def get_transfer(
+        self,
+        transfer_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Transfer:
         """Fetch a transfer and its state
 
         Security: accessToken [banking/read].
         """
-        return (await self._client.request(GET_TRANSFER, (transfer_id,), None)).parsed
+        return (
+            await self._client.request(
+                GET_TRANSFER,
+                (transfer_id,),
+                None,
+                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            )
+        ).parsed
 
-    async def get_transfer_raw(self, transfer_id: str) -> ApiResponse[models.Transfer]:
+    async def get_transfer_raw(
+        self,
+        transfer_id: str,
+        *,
+        timeout: Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        max_retries: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
-        return await self._client.request(GET_TRANSFER, (transfer_id,), None)
+        return await self._client.request(
+            GET_TRANSFER,
+            (transfer_id,),
+            None,
+            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+        )
