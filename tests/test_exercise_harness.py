@@ -19,7 +19,14 @@ import pytest
 
 from generator.runtime.models import ApiModel, tag_by_property
 from tests.conftest import SPECS
-from tests.support.exercise import CannotBuild, InstanceBuilder, Values, failure_lines, run_exercise, shortest_match
+from tests.support.exercise import (
+    CannotBuild,
+    InstanceBuilder,
+    Values,
+    failure_lines,
+    run_exercise,
+    shortest_match,
+)
 
 # ---------------------------------------------------------------- the regex writer
 
@@ -53,7 +60,14 @@ def test_shortest_match_grows_repeats_to_the_minimum_length() -> None:
 
 @pytest.mark.parametrize(
     ("pattern", "limits"),
-    [(r"(?=a)a", {}), (r"(?!b)a", {}), (r"(?<=a)b", {}), (r"^(a)?(?(1)b|c)$", {}), (r"^a{5}$", {"max_length": 3}), (r"^ab?$", {"min_length": 3})],
+    [
+        (r"(?=a)a", {}),
+        (r"(?!b)a", {}),
+        (r"(?<=a)b", {}),
+        (r"^(a)?(?(1)b|c)$", {}),
+        (r"^a{5}$", {"max_length": 3}),
+        (r"^ab?$", {"min_length": 3}),
+    ],
 )
 def test_shortest_match_gives_up_cleanly(pattern: str, limits: dict[str, int]) -> None:
     with pytest.raises(CannotBuild):
@@ -78,11 +92,29 @@ def test_shortest_match_gives_up_cleanly(pattern: str, limits: dict[str, int]) -
         ({"type": "number", "exclusiveMaximum": -1}, -2.0),
         ({"type": "boolean"}, False),
         ({"type": "array", "items": {"type": "integer"}, "minItems": 2}, [0, 0]),
-        ({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "required": ["b"]}, {"b": 0}),
-        ({"type": "object", "additionalProperties": {"type": "integer"}, "minProperties": 1}, {"key1": 0}),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+                "required": ["b"],
+            },
+            {"b": 0},
+        ),
+        (
+            {"type": "object", "additionalProperties": {"type": "integer"}, "minProperties": 1},
+            {"key1": 0},
+        ),
         ({"anyOf": [{"type": "null"}, {"type": "integer"}]}, 0),
         ({"type": ["null", "string"]}, ""),
-        ({"allOf": [{"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}, {"properties": {"a": {"const": "x"}}}]}, {"a": "x"}),
+        (
+            {
+                "allOf": [
+                    {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+                    {"properties": {"a": {"const": "x"}}},
+                ]
+            },
+            {"a": "x"},
+        ),
         ({"allOf": [{"anyOf": [{"type": "string"}, {"type": "integer"}]}, {"minimum": 2}]}, ""),
         ({}, None),
     ],
@@ -102,15 +134,31 @@ def test_required_recursion_is_cut_at_a_nullable_or_empty_branch() -> None:
             "value": {"anyOf": [{"$ref": "#/$defs/Json"}, {"type": "null"}]},
         },
     }
-    json_value = {"anyOf": [{"type": "array", "items": {"$ref": "#/$defs/Json"}, "minItems": 1}, {"type": "string"}]}
+    json_value = {
+        "anyOf": [
+            {"type": "array", "items": {"$ref": "#/$defs/Json"}, "minItems": 1},
+            {"type": "string"},
+        ]
+    }
     root = {"$defs": {"Node": node, "Json": json_value}, "$ref": "#/$defs/Node"}
     built = InstanceBuilder(root).build()
     assert built["children"] == [] and built["next"]["next"] is None
-    assert built["value"] == [""]  # the array branch first, then the cheapest (a string) once Json repeats
+    assert built["value"] == [
+        ""
+    ]  # the array branch first, then the cheapest (a string) once Json repeats
 
 
 def test_an_impossible_recursion_is_a_harness_limit_not_a_hang() -> None:
-    root = {"$defs": {"Loop": {"type": "object", "required": ["me"], "properties": {"me": {"$ref": "#/$defs/Loop"}}}}, "$ref": "#/$defs/Loop"}
+    root = {
+        "$defs": {
+            "Loop": {
+                "type": "object",
+                "required": ["me"],
+                "properties": {"me": {"$ref": "#/$defs/Loop"}},
+            }
+        },
+        "$ref": "#/$defs/Loop",
+    }
     with pytest.raises(CannotBuild, match="recursion"):
         InstanceBuilder(root).build()
 
@@ -137,11 +185,16 @@ def test_values_reach_each_member_of_a_callable_discriminated_union() -> None:
     assert isinstance(pet, Cat) and pet.pet_type == "cat"
     assert values.value(list[Pet]) == []
     assert values.value(Literal["a", "b"]) == "a"
-    assert values.value(Cat | dict[str, Any]) == Cat(petType="", name="")  # plain-dict alternatives are left out
+    assert values.value(Cat | dict[str, Any]) == Cat(
+        petType="", name=""
+    )  # plain-dict alternatives are left out
 
 
 def test_a_value_the_type_rejects_is_a_harness_limit() -> None:
-    rejected = Annotated[str, pydantic.AfterValidator(lambda v: v if v else (_ for _ in ()).throw(ValueError("empty")))]
+    rejected = Annotated[
+        str,
+        pydantic.AfterValidator(lambda v: v if v else (_ for _ in ()).throw(ValueError("empty"))),
+    ]
     with pytest.raises(CannotBuild, match="rejected"):
         Values().value(rejected)
 
@@ -156,7 +209,9 @@ def features_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from generator.write import write_output
 
     out = tmp_path_factory.mktemp("harness") / "pristine"
-    result = generate(SPECS / "features" / "schemas.yaml", GenerateOptions(package_name="harness_schemas"))
+    result = generate(
+        SPECS / "features" / "schemas.yaml", GenerateOptions(package_name="harness_schemas")
+    )
     write_output(out, result.files, "accessgen test")
     return out
 
@@ -182,45 +237,103 @@ def test_the_checker_passes_a_working_package(features_package: Path) -> None:
     assert report["aliases_usable"] == report["aliases_total"] >= 2
     assert report["instances_built"] == report["models_total"] + report["aliases_total"]
     assert report["operations_total"] >= 4
-    assert report["operations_request_built"] == report["operations_response_parsed"] == report["operations_total"]
-    assert report["bodies_checked"] >= 1 and report["responses_checked"] >= report["operations_total"]
+    assert (
+        report["operations_request_built"]
+        == report["operations_response_parsed"]
+        == report["operations_total"]
+    )
+    assert (
+        report["bodies_checked"] >= 1 and report["responses_checked"] >= report["operations_total"]
+    )
 
 
-def test_the_checker_reports_a_model_that_cannot_be_completed(features_package: Path, tmp_path: Path) -> None:
-    out = _broken_copy(features_package, tmp_path, "models/__init__.py", "children: list[TreeNode] | None", "children: list[MissingNode] | None")
+def test_the_checker_reports_a_model_that_cannot_be_completed(
+    features_package: Path, tmp_path: Path
+) -> None:
+    out = _broken_copy(
+        features_package,
+        tmp_path,
+        "models/__init__.py",
+        "children: list[TreeNode] | None",
+        "children: list[MissingNode] | None",
+    )
     report = _exercise(out)
     lines = failure_lines(report)
-    assert any(line.startswith("model: models.TreeNode: PydanticUndefinedAnnotation") for line in lines), lines
+    assert any(
+        line.startswith("model: models.TreeNode: PydanticUndefinedAnnotation") for line in lines
+    ), lines
     assert report["models_complete"] < report["models_total"]
     assert any("getTree" in line or "get_tree" in line for line in lines), lines
     assert report["operations_response_parsed"] < report["operations_total"]
 
 
-def test_the_checker_reports_an_alias_that_raises_at_import(features_package: Path, tmp_path: Path) -> None:
-    out = _broken_copy(features_package, tmp_path, "models/__init__.py", "\nShape: TypeAlias = ", "\nShape: TypeAlias = dict[str, Shape] | ")
+def test_the_checker_reports_an_alias_that_raises_at_import(
+    features_package: Path, tmp_path: Path
+) -> None:
+    out = _broken_copy(
+        features_package,
+        tmp_path,
+        "models/__init__.py",
+        "\nShape: TypeAlias = ",
+        "\nShape: TypeAlias = dict[str, Shape] | ",
+    )
     report = _exercise(out)
-    assert report["import_error"] is not None and report["import_error"].startswith("NameError"), report["import_error"]
-    assert report["models_total"] >= 9 and report["models_complete"] == 0  # counted from the file, none usable
+    assert report["import_error"] is not None and report["import_error"].startswith(
+        "NameError"
+    ), report["import_error"]
+    assert (
+        report["models_total"] >= 9 and report["models_complete"] == 0
+    )  # counted from the file, none usable
     assert report["aliases_total"] >= 2 and report["aliases_usable"] == 0
 
 
-def test_the_checker_reports_an_annotation_that_does_not_resolve(features_package: Path, tmp_path: Path) -> None:
-    out = _broken_copy(features_package, tmp_path, "api/default.py", "def get_tree(self) -> models.TreeNode:", "def get_tree(self) -> models.TreeNod:")
-    lines = failure_lines(_exercise(out))
-    assert any(line.startswith("hints: harness_schemas.api.default.AuthenticatedDefaultApi.get_tree") or line.startswith("hints: harness_schemas.api.default.DefaultApi.get_tree") for line in lines), lines
-
-
-def test_the_checker_reports_a_response_parsed_into_the_wrong_type(features_package: Path, tmp_path: Path) -> None:
-    out = _broken_copy(features_package, tmp_path, "api/default.py", 'ResponseSpec("200", "json", lambda: models.TreeNode)', 'ResponseSpec("200", "json", lambda: models.Circle)')
-    lines = failure_lines(_exercise(out))
-    assert any(line.startswith("response: api.default.get_tree") and "return annotation rejects" in line for line in lines), lines
-
-
-def test_the_checker_reports_a_request_body_sent_under_the_wrong_name(features_package: Path, tmp_path: Path) -> None:
+def test_the_checker_reports_an_annotation_that_does_not_resolve(
+    features_package: Path, tmp_path: Path
+) -> None:
     out = _broken_copy(
-        features_package, tmp_path, "models/__init__.py",
+        features_package,
+        tmp_path,
+        "api/default.py",
+        "def get_tree(self) -> models.TreeNode:",
+        "def get_tree(self) -> models.TreeNod:",
+    )
+    lines = failure_lines(_exercise(out))
+    assert any(
+        line.startswith("hints: harness_schemas.api.default.AuthenticatedDefaultApi.get_tree")
+        or line.startswith("hints: harness_schemas.api.default.DefaultApi.get_tree")
+        for line in lines
+    ), lines
+
+
+def test_the_checker_reports_a_response_parsed_into_the_wrong_type(
+    features_package: Path, tmp_path: Path
+) -> None:
+    out = _broken_copy(
+        features_package,
+        tmp_path,
+        "api/default.py",
+        'ResponseSpec("200", "json", lambda: models.TreeNode)',
+        'ResponseSpec("200", "json", lambda: models.Circle)',
+    )
+    lines = failure_lines(_exercise(out))
+    assert any(
+        line.startswith("response: api.default.get_tree") and "return annotation rejects" in line
+        for line in lines
+    ), lines
+
+
+def test_the_checker_reports_a_request_body_sent_under_the_wrong_name(
+    features_package: Path, tmp_path: Path
+) -> None:
+    out = _broken_copy(
+        features_package,
+        tmp_path,
+        "models/__init__.py",
         'pet_type: str = pydantic.Field(validation_alias="petType", serialization_alias="petType")',
         'pet_type: str = pydantic.Field(validation_alias="petType", serialization_alias="pet_type")',
     )
     lines = failure_lines(_exercise(out))
-    assert any(line.startswith("request: api.default.create_pet") and "body sent is rejected" in line for line in lines), lines
+    assert any(
+        line.startswith("request: api.default.create_pet") and "JSON body sent is not valid" in line
+        for line in lines
+    ), lines

@@ -15,7 +15,6 @@ every operation usable).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess

@@ -60,28 +60,40 @@ def run_batch(seeds: Sequence[int], root: str) -> list[SeedResult]:
         fuzzed = fuzz_spec(seed)
         spec = write_spec(fuzzed, base / "specs")
         name = package_name(seed)
-        result = SeedResult(seed, spec, name, base / "packages" / name, fuzzed.version, fuzzed.operations)
+        result = SeedResult(
+            seed, spec, name, base / "packages" / name, fuzzed.version, fuzzed.operations
+        )
         started = time.monotonic()
         try:
             generated = generate(spec, GenerateOptions(package_name=name, strict=True))
             write_output(result.out, generated.files, "accessgen fuzz")
             result.generated = True
             if generated.operation_count != fuzzed.operations:
-                result.problems.append(f"the spec has {fuzzed.operations} operations, the generator made {generated.operation_count}")
+                result.problems.append(
+                    f"the spec has {fuzzed.operations} operations, the generator made {generated.operation_count}"
+                )
         except AccessgenError as exc:
-            result.problems.append(f"generation refused a valid spec: {str(exc).splitlines()[0][:400]} (+{len(str(exc).splitlines()) - 1} lines)")
+            result.problems.append(
+                f"generation refused a valid spec: {str(exc).splitlines()[0][:400]} (+{len(str(exc).splitlines()) - 1} lines)"
+            )
         except Exception as exc:
             last = traceback.extract_tb(exc.__traceback__)[-1]
-            result.problems.append(f"generation crashed: {type(exc).__name__}: {str(exc)[:300]} at {Path(last.filename).name}:{last.lineno}")
+            result.problems.append(
+                f"generation crashed: {type(exc).__name__}: {str(exc)[:300]} at {Path(last.filename).name}:{last.lineno}"
+            )
         result.seconds_generate = time.monotonic() - started
         results.append(result)
     generated = [r for r in results if r.generated]
     for result, report in zip(generated, run_exercise([(r.out, r.package) for r in generated])):
         result.report = report
         result.problems += failure_lines(report)
-        result.problems += [f"harness limit: {item['where']}: {item['reason']}" for item in report["limits"]]
+        result.problems += [
+            f"harness limit: {item['where']}: {item['reason']}" for item in report["limits"]
+        ]
         if report["operations_total"] != result.operations:
-            result.problems.append(f"{report['operations_total']} operations exercised, the spec has {result.operations}")
+            result.problems.append(
+                f"{report['operations_total']} operations exercised, the spec has {result.operations}"
+            )
     return results
 
 
@@ -90,7 +102,9 @@ def batches(seeds: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(seeds[start : start + size])
 
 
-def run_seeds(seeds: Sequence[int], root: Path, *, workers: int = 2, batch_size: int = 15) -> list[SeedResult]:
+def run_seeds(
+    seeds: Sequence[int], root: Path, *, workers: int = 2, batch_size: int = 15
+) -> list[SeedResult]:
     """Every seed generated and exercised, ``workers`` batches at a time; results in seed order."""
     if workers <= 1:
         return [r for batch in batches(seeds, batch_size) for r in run_batch(batch, str(root))]

@@ -33,28 +33,59 @@ from typing import Any
 
 import yaml
 
-KEYWORDS = ["class", "def", "from", "import", "None", "True", "False", "async", "await", "lambda", "return", "yield", "match", "case", "type", "_", "global", "in", "is", "not", "pass"]
-BUILTINS = ["list", "dict", "str", "int", "float", "bool", "bytes", "id", "object", "print", "property", "super", "len", "range", "set", "tuple", "input", "format", "hash", "filter", "map", "min", "max", "open"]
+# The pools read best as compact lists.
+# fmt: off
+KEYWORDS = [
+    "class", "def", "from", "import", "None", "True", "False", "async", "await", "lambda", "return",
+    "yield", "match", "case", "type", "_", "global", "in", "is", "not", "pass",
+]
+BUILTINS = [
+    "list", "dict", "str", "int", "float", "bool", "bytes", "id", "object", "print", "property",
+    "super", "len", "range", "set", "tuple", "input", "format", "hash", "filter", "map", "min",
+    "max", "open",
+]
 # Names the generated modules import or define, or that shadow modules in annotations.
 SHADOWS = [
-    "models", "datetime", "typing", "operations", "OPERATIONS", "cached_property", "Iterator", "AsyncIterator", "Mapping",
-    "TypeVar", "Any", "Literal", "Union", "Annotated", "ClassVar", "TypeAlias", "Optional", "pydantic", "uuid", "decimal",
-    "warnings", "httpx", "json", "self", "body", "client", "session", "api", "Client", "Session", "ApiModel", "BaseModel",
-    "Field", "Tag", "Discriminator", "model_config", "model_fields", "schema", "copy", "validate", "ApiResponse",
-    "OperationSpec", "ParamSpec", "ResponseSpec", "SchemeSpec", "tag_by_property", "TYPE_CHECKING", "close", "base_url",
+    "models", "datetime", "typing", "operations", "OPERATIONS", "cached_property", "Iterator",
+    "AsyncIterator", "Mapping", "TypeVar", "Any", "Literal", "Union", "Annotated", "ClassVar",
+    "TypeAlias", "Optional", "pydantic", "uuid", "decimal", "warnings", "httpx", "json", "self",
+    "body", "client", "session", "api", "Client", "Session", "ApiModel", "BaseModel", "Field",
+    "Tag", "Discriminator", "model_config", "model_fields", "schema", "copy", "validate",
+    "ApiResponse", "OperationSpec", "ParamSpec", "ResponseSpec", "SchemeSpec", "tag_by_property",
+    "TYPE_CHECKING", "close", "base_url",
 ]
-WORDS = ["user", "order", "account", "item", "widget", "pet", "invoice", "event", "node", "payment", "profile", "token", "entry", "record", "group"]
+WORDS = [
+    "user", "order", "account", "item", "widget", "pet", "invoice", "event", "node", "payment",
+    "profile", "token", "entry", "record", "group",
+]
 UNICODE = ["naïve", "日本語", "straße", "Ωmega", "café-crème", "Ünïcödé", "ñandú", "smile🙂"]
-TAG_EXTRAS = ["con", "aux", "com1", "nul", "prn", "lpt1", "CON", "Users", "users", "user-s", "cached_property", "__init__", "default", "api", "client"]
+TAG_EXTRAS = [
+    "con", "aux", "com1", "nul", "prn", "lpt1", "CON", "Users", "users", "user-s",
+    "cached_property", "__init__", "default", "api", "client",
+]
 
-STRING_ENUM_VALUES = ["", " ", "a b", "A B", "a-b", "a_b", "1", "-1", "0.5", "None", "null", "true", "class", "é", "日本", 'quote"d', "back\\slash", "new\nline", "tab\tbed", "UNKNOWN", "value", "VALUE", "Value"]
+STRING_ENUM_VALUES = [
+    "", " ", "a b", "A B", "a-b", "a_b", "1", "-1", "0.5", "None", "null", "true", "class", "é",
+    "日本", 'quote"d', "back\\slash", "new\nline", "tab\tbed", "UNKNOWN", "value", "VALUE", "Value",
+]
 INT_ENUM_VALUES = [0, 1, -1, 2, 7, 42, -42, 2**31, 2**53, -(2**40), 10**20]
 NUMBER_ENUM_VALUES = [0.5, -1.25, 1e10, 0.1, 3.0, -0.0, 1e-7, 123456.789]
 SPECIAL_FLOATS = [float("nan"), float("inf"), float("-inf")]
 HEADER_SAFE_ENUM = ["a", "b-c", "D_E", "1", "on", "off"]
-PATTERNS = [r"^[a-z]+$", r"^\d{3}-\d{2}$", r"^[A-Z]{2}[0-9]{2,4}$", r"^(foo|barbaz)\d?$", r"[a-f0-9]{8}", r"^\w+@\w+\.com$", r"^x(-y)*$", r"^[^\s]{2,}$"]
-FORMATS = [("string", "date-time"), ("string", "date"), ("string", "uuid"), ("string", "byte"), ("string", "email"), ("string", "uri"), ("integer", "int32"), ("integer", "int64"), ("number", "float"), ("number", "double"), ("string", "decimal"), ("string", "password")]
-DESCRIPTIONS = ['Plain words.', 'A """ triple quote', "ends with a backslash \\", "{{ jinja }} and {% raw %}", "line one\nline two", "quote at the end\"", "unicode ✓ text"]
+PATTERNS = [
+    r"^[a-z]+$", r"^\d{3}-\d{2}$", r"^[A-Z]{2}[0-9]{2,4}$", r"^(foo|barbaz)\d?$", r"[a-f0-9]{8}",
+    r"^\w+@\w+\.com$", r"^x(-y)*$", r"^[^\s]{2,}$",
+]
+FORMATS = [
+    ("string", "date-time"), ("string", "date"), ("string", "uuid"), ("string", "byte"),
+    ("string", "email"), ("string", "uri"), ("integer", "int32"), ("integer", "int64"),
+    ("number", "float"), ("number", "double"), ("string", "decimal"), ("string", "password"),
+]
+DESCRIPTIONS = [
+    'Plain words.', 'A """ triple quote', "ends with a backslash \\", "{{ jinja }} and {% raw %}",
+    "line one\nline two", "quote at the end\"", "unicode ✓ text",
+]
+# fmt: on
 
 
 def _json_pointer_token(name: str) -> str:
@@ -81,7 +112,9 @@ class SpecFuzzer:
         self.rng = random.Random(seed)
         self.v31 = self.rng.random() < 0.5
         self.schemas: dict[str, Any] = {}
-        self.order: list[str] = []  # component names in creation order: required refs point backwards only
+        self.order: list[str] = (
+            []
+        )  # component names in creation order: required refs point backwards only
         self.objects: list[str] = []  # named object schemas
         self.features: set[str] = set()
         self.used_names: set[str] = set()
@@ -105,7 +138,18 @@ class SpecFuzzer:
         elif roll < 0.42:
             name = self.pick(SHADOWS)
         elif roll < 0.55:  # differs only in case or punctuation from a sibling
-            name = self.pick([word, word.upper(), word.capitalize(), f"{word}-name", f"{word}_name", f"{word}Name", f"{word}.name", f"{word}Name_"])
+            name = self.pick(
+                [
+                    word,
+                    word.upper(),
+                    word.capitalize(),
+                    f"{word}-name",
+                    f"{word}_name",
+                    f"{word}Name",
+                    f"{word}.name",
+                    f"{word}Name_",
+                ]
+            )
         elif roll < 0.60:
             name = "".join(self.pick(WORDS) for _ in range(self.rng.randint(8, 20)))  # long
         elif roll < 0.64:
@@ -115,7 +159,9 @@ class SpecFuzzer:
         else:
             name = word + self.pick(["", "s", "Info", "_data", "Detail", "-list"])
         if component:
-            name = "".join(c for c in name if c in string.ascii_letters + string.digits + "._-") or "X"
+            name = (
+                "".join(c for c in name if c in string.ascii_letters + string.digits + "._-") or "X"
+            )
         return name
 
     def unique(self, name: str, taken: set[str]) -> str:
@@ -136,9 +182,18 @@ class SpecFuzzer:
             if "$ref" in schema:
                 return {"allOf": [schema], "nullable": True}
             return {**schema, "nullable": True}
-        if "type" in schema and isinstance(schema["type"], str) and "enum" not in schema and self.chance(0.6):
+        if (
+            "type" in schema
+            and isinstance(schema["type"], str)
+            and "enum" not in schema
+            and self.chance(0.6)
+        ):
             return {**schema, "type": [schema["type"], "null"]}
-        return {"oneOf": [schema, {"type": "null"}]} if self.chance(0.5) else {"anyOf": [schema, {"type": "null"}]}
+        return (
+            {"oneOf": [schema, {"type": "null"}]}
+            if self.chance(0.5)
+            else {"anyOf": [schema, {"type": "null"}]}
+        )
 
     def describe(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.chance(0.15) and "$ref" not in schema:
@@ -186,7 +241,10 @@ class SpecFuzzer:
             return {"type": "string", "enum": values}
         if roll < 0.8:
             self.features.add("enum:int")
-            return {"type": "integer", "enum": self.rng.sample(INT_ENUM_VALUES, self.rng.randint(1, 5))}
+            return {
+                "type": "integer",
+                "enum": self.rng.sample(INT_ENUM_VALUES, self.rng.randint(1, 5)),
+            }
         values = self.rng.sample(NUMBER_ENUM_VALUES, self.rng.randint(1, 4))
         if self.seed % 2 == 0 and self.chance(0.08):  # YAML has .nan and .inf; JSON has neither
             values.append(self.pick(SPECIAL_FLOATS))
@@ -199,7 +257,11 @@ class SpecFuzzer:
         self.features.add("const")
         if self.v31:
             return {"const": value}
-        kind = "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int) else "string"
+        kind = (
+            "boolean"
+            if isinstance(value, bool)
+            else "integer" if isinstance(value, int) else "string"
+        )
         return {"type": kind, "enum": [value]}
 
     def inline(self, depth: int, *, grounded_before: int, required: bool) -> dict[str, Any]:
@@ -228,7 +290,10 @@ class SpecFuzzer:
             self.features.add("inline-object")
         else:
             first = self.primitive()
-            rest = [self.inline(depth - 1, grounded_before=grounded_before, required=False) for _ in range(self.rng.randint(1, 2))]
+            rest = [
+                self.inline(depth - 1, grounded_before=grounded_before, required=False)
+                for _ in range(self.rng.randint(1, 2))
+            ]
             schema = {self.pick(["oneOf", "anyOf"]): [first, *rest]}
             self.features.add("inline-union")
         if self.chance(0.15):
@@ -241,7 +306,18 @@ class SpecFuzzer:
         for _ in range(count):
             roll = self.rng.random()
             if roll < 0.08:
-                name = self.pick(["description", "type", "title", "default", "enum", "required", "properties", "items"])
+                name = self.pick(
+                    [
+                        "description",
+                        "type",
+                        "title",
+                        "default",
+                        "enum",
+                        "required",
+                        "properties",
+                        "items",
+                    ]
+                )
             elif roll < 0.12:
                 name = self.pick(["", " ", "a b", "@type", "x-y", "x_y", "X-Y", "$id", "1", "ünï"])
             else:
@@ -249,7 +325,9 @@ class SpecFuzzer:
             names.append(self.unique(name, taken))
         return names
 
-    def object_schema(self, depth: int, *, grounded_before: int, extra_required: dict[str, Any] | None = None) -> dict[str, Any]:
+    def object_schema(
+        self, depth: int, *, grounded_before: int, extra_required: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         names = self.property_names(self.rng.randint(0, 6))
         properties: dict[str, Any] = dict(extra_required or {})
         required = list(extra_required or {})
@@ -287,7 +365,12 @@ class SpecFuzzer:
             value = schema["enum"][0]
             return _NO_DEFAULT if isinstance(value, float) and value != value else value
         kind = schema.get("type")
-        if kind == "string" and "format" not in schema and "pattern" not in schema and "minLength" not in schema:
+        if (
+            kind == "string"
+            and "format" not in schema
+            and "pattern" not in schema
+            and "minLength" not in schema
+        ):
             return self.pick(["", "x", 'say "hi"', "back\\slash"])
         if kind == "integer" and "minimum" not in schema:
             return self.pick([0, 1, -3])
@@ -318,7 +401,13 @@ class SpecFuzzer:
             elif roll < 0.78:
                 self.add(name, self.const_schema() if self.v31 else self.enum_schema())
             elif roll < 0.88:
-                self.add(name, {"type": "array", "items": self.inline(1, grounded_before=index, required=True)})
+                self.add(
+                    name,
+                    {
+                        "type": "array",
+                        "items": self.inline(1, grounded_before=index, required=True),
+                    },
+                )
             else:
                 self.add(name, self.primitive())
         for pattern in self.rng.sample(_PATTERN_MAKERS, self.rng.randint(1, 3)):
@@ -329,13 +418,22 @@ class SpecFuzzer:
         members = []
         base_name = None
         if self.chance(0.5):
-            base_name = self.add(self.component_name(), {"type": "object", "required": [prop], "properties": {prop: {"type": "string"}, "shared": {"type": "integer"}}})
+            base_name = self.add(
+                self.component_name(),
+                {
+                    "type": "object",
+                    "required": [prop],
+                    "properties": {prop: {"type": "string"}, "shared": {"type": "integer"}},
+                },
+            )
             self.objects.append(base_name)
             self.features.add("allOf")
         for _ in range(self.rng.randint(2, 3)):
             name = self.component_name()
             own = self.object_schema(1, grounded_before=len(self.order))
-            own["properties"].pop(prop, None)  # the discriminator is the base's (or added below) string
+            own["properties"].pop(
+                prop, None
+            )  # the discriminator is the base's (or added below) string
             if prop in own.get("required", []):
                 own["required"].remove(prop)
                 if not own["required"]:
@@ -354,8 +452,13 @@ class SpecFuzzer:
             if self.chance(0.6):
                 mapping = {}
                 for member in members:
-                    for value in self.rng.sample(["a", "b-b", "C", "日本", "x y", member, member.lower()], self.rng.randint(1, 2)):
-                        mapping.setdefault(value, "#/components/schemas/" + _json_pointer_token(member))
+                    for value in self.rng.sample(
+                        ["a", "b-b", "C", "日本", "x y", member, member.lower()],
+                        self.rng.randint(1, 2),
+                    ):
+                        mapping.setdefault(
+                            value, "#/components/schemas/" + _json_pointer_token(member)
+                        )
                 union["discriminator"]["mapping"] = mapping
             self.features.add("discriminator")
         else:
@@ -364,7 +467,9 @@ class SpecFuzzer:
         self.add(self.component_name(), union)
 
     def all_of_chain(self) -> None:
-        previous = self.add(self.component_name(), self.object_schema(1, grounded_before=len(self.order)))
+        previous = self.add(
+            self.component_name(), self.object_schema(1, grounded_before=len(self.order))
+        )
         for _ in range(self.rng.randint(1, 4)):
             part = self.object_schema(1, grounded_before=len(self.order))
             previous = self.add(self.component_name(), {"allOf": [self.ref(previous), part]})
@@ -400,17 +505,33 @@ class SpecFuzzer:
         if self.chance(0.5):
             self.add(second, {"type": "array", "items": self.ref(first)})
         else:
-            self.add(second, {"anyOf": [{"type": "integer"}, {"type": "object", "additionalProperties": self.ref(first)}]})
+            self.add(
+                second,
+                {
+                    "anyOf": [
+                        {"type": "integer"},
+                        {"type": "object", "additionalProperties": self.ref(first)},
+                    ]
+                },
+            )
         self.features.add("recursive-union")
 
     def json_value(self) -> None:
         name = self.component_name()
         me = self.ref(name)
-        branches: list[dict[str, Any]] = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "array", "items": me}, {"type": "object", "additionalProperties": me}]
+        branches: list[dict[str, Any]] = [
+            {"type": "string"},
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "array", "items": me},
+            {"type": "object", "additionalProperties": me},
+        ]
         self.rng.shuffle(branches)
         if self.v31:
             branches.append({"type": "null"})
-            schema: dict[str, Any] = {"oneOf": branches} if self.chance(0.5) else {"anyOf": branches}
+            schema: dict[str, Any] = (
+                {"oneOf": branches} if self.chance(0.5) else {"anyOf": branches}
+            )
         else:
             schema = {"oneOf": branches, "nullable": True}
         self.add(name, schema)
@@ -420,16 +541,45 @@ class SpecFuzzer:
 
     def parameter(self, location: str, taken: set[tuple[str, str]]) -> dict[str, Any]:
         if location == "header":
-            name = self.pick(["X-Request-Id", "X-Trace", "If-Match", "X-Api-Version", "x-lower", "X_Under", "X-Class", "Idempotency-Key"])
+            name = self.pick(
+                [
+                    "X-Request-Id",
+                    "X-Trace",
+                    "If-Match",
+                    "X-Api-Version",
+                    "x-lower",
+                    "X_Under",
+                    "X-Class",
+                    "Idempotency-Key",
+                ]
+            )
         elif location == "cookie":
             name = self.pick(["session_id", "theme", "lang", "class", "pref-x"])
         elif location == "path":
-            name = self.pick(["id", "class", "type", "self", "body", "item-id", "item_id", "itemId", "from", "x.y", "models"])
+            name = self.pick(
+                [
+                    "id",
+                    "class",
+                    "type",
+                    "self",
+                    "body",
+                    "item-id",
+                    "item_id",
+                    "itemId",
+                    "from",
+                    "x.y",
+                    "models",
+                ]
+            )
         else:
             name = self.hard_name()
             if self.chance(0.1):
                 name = self.pick(["filter[name]", "page[size]", "a b", "q", "sort", "include"])
-        name = self.unique(name, {n for n, loc in taken if loc == location} | ({"Accept", "Content-Type", "Authorization"} if location == "header" else set()))
+        name = self.unique(
+            name,
+            {n for n, loc in taken if loc == location}
+            | ({"Accept", "Content-Type", "Authorization"} if location == "header" else set()),
+        )
         taken.add((name, location))
         param: dict[str, Any] = {"name": name, "in": location}
         if location == "path" or self.chance(0.4):
@@ -446,13 +596,26 @@ class SpecFuzzer:
         }[location]
         style = self.pick(style_choices)
         if style == "deepObject":
-            schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}, "required": ["a"] if self.chance(0.5) else []}
+            schema = {
+                "type": "object",
+                "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+                "required": ["a"] if self.chance(0.5) else [],
+            }
             if not schema["required"]:
                 del schema["required"]
         elif style in ("spaceDelimited", "pipeDelimited"):
-            schema = {"type": "array", "items": self.pick([{"type": "string"}, {"type": "integer"}, self.enum_schema(header_safe=True)])}
+            schema = {
+                "type": "array",
+                "items": self.pick(
+                    [{"type": "string"}, {"type": "integer"}, self.enum_schema(header_safe=True)]
+                ),
+            }
         if location != "path" and self.chance(0.12):
-            param["content"] = {"application/json": {"schema": self.inline(1, grounded_before=len(self.order), required=True)}}
+            param["content"] = {
+                "application/json": {
+                    "schema": self.inline(1, grounded_before=len(self.order), required=True)
+                }
+            }
             self.features.add("content-parameter")
         else:
             param["schema"] = schema
@@ -474,7 +637,12 @@ class SpecFuzzer:
         if roll < 0.65:
             return self.enum_schema(header_safe=header_safe or location == "path")
         if roll < 0.85:
-            return {"type": "array", "items": self.pick([{"type": "string"}, {"type": "integer"}, self.enum_schema(header_safe=True)])}
+            return {
+                "type": "array",
+                "items": self.pick(
+                    [{"type": "string"}, {"type": "integer"}, self.enum_schema(header_safe=True)]
+                ),
+            }
         return {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}
 
     # ------------------------------------------------------------ operations
@@ -483,17 +651,44 @@ class SpecFuzzer:
         kind = self.pick(["json", "json", "json", "form", "multipart", "binary", "text"])
         grounded = len(self.order)
         if kind == "json":
-            media = self.pick(["application/json", "application/json", "application/vnd.fuzz+json", "application/merge-patch+json"])
-            schema = self.ref(self.pick(self.objects)) if self.objects and self.chance(0.6) else self.inline(2, grounded_before=grounded, required=True)
+            media = self.pick(
+                [
+                    "application/json",
+                    "application/json",
+                    "application/vnd.fuzz+json",
+                    "application/merge-patch+json",
+                ]
+            )
+            schema = (
+                self.ref(self.pick(self.objects))
+                if self.objects and self.chance(0.6)
+                else self.inline(2, grounded_before=grounded, required=True)
+            )
         elif kind == "form":
             media = "application/x-www-form-urlencoded"
-            schema = {"type": "object", "properties": {"amount": {"type": "integer"}, "note": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}, "meta": {"type": "object", "properties": {"k": {"type": "string"}}}}}
+            schema = {
+                "type": "object",
+                "properties": {
+                    "amount": {"type": "integer"},
+                    "note": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "meta": {"type": "object", "properties": {"k": {"type": "string"}}},
+                },
+            }
             schema["required"] = self.rng.sample(["amount", "note"], self.rng.randint(0, 2))
             if not schema["required"]:
                 del schema["required"]
         elif kind == "multipart":
             media = "multipart/form-data"
-            schema = {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}, "title": {"type": "string"}, "meta": {"type": "object", "properties": {"k": {"type": "string"}}}}}
+            schema = {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "title": {"type": "string"},
+                    "meta": {"type": "object", "properties": {"k": {"type": "string"}}},
+                },
+            }
         elif kind == "binary":
             media = self.pick(["application/octet-stream", "image/png", "application/pdf"])
             schema = {"type": "string", "format": "binary"}
@@ -510,33 +705,74 @@ class SpecFuzzer:
 
     def responses(self, method: str) -> dict[str, Any]:
         responses: dict[str, Any] = {}
-        statuses = self.rng.sample(["200", "201", "202", "204", "2XX", "203"], self.rng.randint(1, 3))
+        statuses = self.rng.sample(
+            ["200", "201", "202", "204", "2XX", "203"], self.rng.randint(1, 3)
+        )
         for status in sorted(statuses):
             if status == "204" or method == "head":
                 responses[status] = {"description": "No content."}
                 continue
             roll = self.rng.random()
             if roll < 0.75:
-                schema = self.ref(self.pick(self.order)) if self.chance(0.6) else self.inline(2, grounded_before=len(self.order), required=True)
+                schema = (
+                    self.ref(self.pick(self.order))
+                    if self.chance(0.6)
+                    else self.inline(2, grounded_before=len(self.order), required=True)
+                )
                 media = self.pick(["application/json", "application/json", "application/hal+json"])
-                responses[status] = {"description": self.pick(DESCRIPTIONS), "content": {media: {"schema": schema}}}
+                responses[status] = {
+                    "description": self.pick(DESCRIPTIONS),
+                    "content": {media: {"schema": schema}},
+                }
             elif roll < 0.85:
-                responses[status] = {"description": "Text.", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                responses[status] = {
+                    "description": "Text.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
             elif roll < 0.92:
-                responses[status] = {"description": "Bytes.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+                responses[status] = {
+                    "description": "Bytes.",
+                    "content": {
+                        "application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary"}
+                        }
+                    },
+                }
             else:
                 responses[status] = {"description": "Nothing."}
         if self.chance(0.4):
-            responses["default"] = {"description": "Problem.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/" + self.problem()}}}}
+            responses["default"] = {
+                "description": "Problem.",
+                "content": {
+                    "application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/" + self.problem()}
+                    }
+                },
+            }
         if self.chance(0.3):
-            responses[self.pick(["400", "404", "409", "4XX"])] = {"description": "Error.", "content": {"application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}}}
+            responses[self.pick(["400", "404", "409", "4XX"])] = {
+                "description": "Error.",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"message": {"type": "string"}}}
+                    }
+                },
+            }
         self.features.update(f"response:{status}" for status in responses)
         return responses
 
     def problem(self) -> str:
         if "Problem" not in self.schemas:
             self.used_names.add("Problem")
-            self.schemas["Problem"] = {"type": "object", "properties": {"type": {"type": "string", "format": "uri"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}}
+            self.schemas["Problem"] = {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "format": "uri"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                },
+            }
         return "Problem"
 
     def security_requirement(self, schemes: dict[str, Any]) -> list[dict[str, list[str]]]:
@@ -553,7 +789,9 @@ class SpecFuzzer:
                 scopes = sorted({s for flow in scheme["flows"].values() for s in flow["scopes"]})
                 return {name: self.rng.sample(scopes, self.rng.randint(0, len(scopes)))}
             if scheme["type"] == "openIdConnect":
-                return {name: self.rng.sample(["openid", "profile", "read"], self.rng.randint(0, 2))}
+                return {
+                    name: self.rng.sample(["openid", "profile", "read"], self.rng.randint(0, 2))
+                }
             return {name: []}
 
         alternatives = []
@@ -580,16 +818,46 @@ class SpecFuzzer:
             ("apiKeyCookie", {"type": "apiKey", "in": "cookie", "name": "sid"}),
             ("basic", {"type": "http", "scheme": "basic"}),
             ("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
-            ("oauth", {"type": "oauth2", "flows": {
-                "clientCredentials": {"tokenUrl": "https://auth.example.test/token", "scopes": {"read": "Read.", "write": "Write.", "admin:all": "Everything."}},
-                "authorizationCode": {"authorizationUrl": "https://auth.example.test/authorize", "tokenUrl": "https://auth.example.test/token", "refreshUrl": "https://auth.example.test/refresh", "scopes": {"read": "Read.", "write": "Write."}},
-            }}),
-            ("oidc", {"type": "openIdConnect", "openIdConnectUrl": "https://auth.example.test/.well-known/openid-configuration"}),
+            (
+                "oauth",
+                {
+                    "type": "oauth2",
+                    "flows": {
+                        "clientCredentials": {
+                            "tokenUrl": "https://auth.example.test/token",
+                            "scopes": {
+                                "read": "Read.",
+                                "write": "Write.",
+                                "admin:all": "Everything.",
+                            },
+                        },
+                        "authorizationCode": {
+                            "authorizationUrl": "https://auth.example.test/authorize",
+                            "tokenUrl": "https://auth.example.test/token",
+                            "refreshUrl": "https://auth.example.test/refresh",
+                            "scopes": {"read": "Read.", "write": "Write."},
+                        },
+                    },
+                },
+            ),
+            (
+                "oidc",
+                {
+                    "type": "openIdConnect",
+                    "openIdConnectUrl": "https://auth.example.test/.well-known/openid-configuration",
+                },
+            ),
         ]
         for name, scheme in self.rng.sample(choices, self.rng.randint(0, len(choices))):
-            key = name if self.chance(0.7) else self.pick([name + "-2", "class", "models", "session", "token", name.upper()])
+            key = (
+                name
+                if self.chance(0.7)
+                else self.pick([name + "-2", "class", "models", "session", "token", name.upper()])
+            )
             schemes[key] = scheme
-            self.features.add(f"scheme:{scheme['type']}:{scheme.get('in', scheme.get('scheme', ''))}")
+            self.features.add(
+                f"scheme:{scheme['type']}:{scheme.get('in', scheme.get('scheme', ''))}"
+            )
         return schemes
 
     def operations(self, schemes: dict[str, Any], tags: list[str]) -> tuple[dict[str, Any], int]:
@@ -608,7 +876,9 @@ class SpecFuzzer:
                     segments.append(self.pick(["sub", "x", "items"]))
             path = "/" + "/".join(segments)
             item: dict[str, Any] = {}
-            methods = self.rng.sample(["get", "post", "put", "patch", "delete", "head", "options"], self.rng.randint(1, 3))
+            methods = self.rng.sample(
+                ["get", "post", "put", "patch", "delete", "head", "options"], self.rng.randint(1, 3)
+            )
             for method in methods:
                 op_taken = set(taken)
                 op: dict[str, Any] = {}
@@ -620,7 +890,9 @@ class SpecFuzzer:
                     op["summary"] = self.pick(DESCRIPTIONS)
                 params = list(path_params)
                 for _ in range(self.rng.randint(0, 4)):
-                    params.append(self.parameter(self.pick(["query", "query", "header", "cookie"]), op_taken))
+                    params.append(
+                        self.parameter(self.pick(["query", "query", "header", "cookie"]), op_taken)
+                    )
                 if params:
                     op["parameters"] = params
                 if method in ("post", "put", "patch") and self.chance(0.8):
@@ -655,17 +927,29 @@ class SpecFuzzer:
     def document(self) -> Fuzzed:
         self.named_schemas()
         if not self.objects:
-            name = self.add(self.component_name(), self.object_schema(1, grounded_before=len(self.order)))
+            name = self.add(
+                self.component_name(), self.object_schema(1, grounded_before=len(self.order))
+            )
             self.objects.append(name)
         schemes = self.security_schemes()
         tags = self.tags()
         paths, count = self.operations(schemes, tags)
         document: dict[str, Any] = {
             "openapi": "3.1.0" if self.v31 else self.pick(["3.0.0", "3.0.3"]),
-            "info": {"title": self.pick(["Fuzz API", "fuzz", "日本 API", 'Quote " API', "Models"]) + f" {self.seed}", "version": self.pick(["1.0.0", "2024-01-01", "v2-beta", "0.1"])},
+            "info": {
+                "title": self.pick(["Fuzz API", "fuzz", "日本 API", 'Quote " API', "Models"])
+                + f" {self.seed}",
+                "version": self.pick(["1.0.0", "2024-01-01", "v2-beta", "0.1"]),
+            },
         }
         if self.chance(0.8):
-            document["servers"] = [{"url": self.pick(["https://api.example.test/v1", "https://example.test", "/relative"])}]
+            document["servers"] = [
+                {
+                    "url": self.pick(
+                        ["https://api.example.test/v1", "https://example.test", "/relative"]
+                    )
+                }
+            ]
         if tags and self.chance(0.6):
             document["tags"] = [{"name": tag} for tag in tags]
         document["paths"] = paths
@@ -701,7 +985,10 @@ def write_spec(fuzzed: Fuzzed, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     if fuzzed.seed % 2 == 0:
         path = directory / f"fuzz-{fuzzed.seed}.yaml"
-        path.write_text(yaml.safe_dump(fuzzed.document, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+        path.write_text(
+            yaml.safe_dump(fuzzed.document, allow_unicode=True, sort_keys=False, width=1000),
+            encoding="utf-8",
+        )
     else:
         path = directory / f"fuzz-{fuzzed.seed}.json"
         path.write_text(json.dumps(fuzzed.document, ensure_ascii=False, indent=1), encoding="utf-8")

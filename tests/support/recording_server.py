@@ -18,6 +18,7 @@ class RecordedRequest:
     raw_query: str
     headers: dict[str, str]
     body: bytes
+    target: str = ""  # the request-target as sent (http.server turns a leading "//" into "/" in ``path``)
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -61,8 +62,9 @@ class RecordingServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
+                target = self.requestline.split(" ")[1] if self.requestline.count(" ") >= 2 else self.path
                 request = RecordedRequest(
-                    self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), parts.query, dict(self.headers.items()), body
+                    self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), parts.query, dict(self.headers.items()), body, target
                 )
                 with recorder._lock:
                     recorder.requests.append(request)
