@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fuzz_run import SeedResult, fuzz_count, run_seeds
 from tests.conftest import REPO
+from tests.support.fuzz_run import SeedResult, fuzz_count, run_seeds
 from tests.support.fuzz_specs import fuzz_spec
 
 SPECS_TO_RUN = fuzz_count(300)
