@@ -314,7 +314,7 @@ class Planner:
 
         bucket(sorted(self.class_names), 1)
         for key, model in self.models_by_key.items():
-            if isinstance(model, AliasModel) or (isinstance(model, EnumModel) and model.value_type == "mixed"):
+            if isinstance(model, AliasModel) or (isinstance(model, EnumModel) and not _enum_is_class(model)):
                 modules[key] = "_aliases"  # evaluated at import, so kept apart from the classes
         return modules
 
@@ -376,9 +376,10 @@ class Planner:
     def _with_enum_values(self, t: TypeExpr, qualifier: str) -> str:
         if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), ObjectModel):
             return f"{self.annotation(t, qualifier)} | dict[str, Any]"
-        if isinstance(t, ModelRef) and isinstance(self.models_by_key.get(t.key), EnumModel):
-            model = self.models_by_key[t.key]
-            plain = {"string": "str", "integer": "int", "number": "float"}.get(model.value_type)  # type: ignore[union-attr]
+        enum = self.models_by_key.get(t.key) if isinstance(t, ModelRef) else None
+        if isinstance(enum, EnumModel) and _enum_is_class(enum):
+            model = enum
+            plain = {"string": "str", "integer": "int", "number": "float"}.get(model.value_type)
             base = self.annotation(t, qualifier)
             return f"{base} | {plain}" if plain and base != "Any" else base
         if isinstance(t, ArrayType):
@@ -417,7 +418,7 @@ class Planner:
         """Key of each alias -> keys of the aliases its value names (classes are looked up lazily)."""
         aliases = {
             m.key for m in self.api.models
-            if isinstance(m, AliasModel) or (isinstance(m, EnumModel) and (m.value_type == "mixed" or not m.values))
+            if isinstance(m, AliasModel) or (isinstance(m, EnumModel) and not _enum_is_class(m))
         }
         references: dict[str, set[str]] = {}
         for key in aliases:
@@ -471,6 +472,8 @@ class Planner:
         if isinstance(base, ModelRef):
             model = self.models_by_key.get(base.key)
             same_module = self._module_context is None or self.model_modules[base.key] == self._module_context
+            if isinstance(model, EnumModel) and not _enum_is_class(model) and value in model.values:
+                return python_literal(value)  # the enum is an alias (Literal, bool, int or Any)
             if isinstance(model, EnumModel) and value in model.values and same_module:
                 members = self._enum_member_names(model)
                 return f"{self._model_name(model.key, '')}.{members[model.values.index(value)]}"
@@ -486,8 +489,8 @@ class Planner:
         return unique([b if b and not b[0].isdigit() else "VALUE_" + b for b in bases], taken={"UNKNOWN", "MRO", "NAME", "VALUE"})
 
     def _enum(self, model: EnumModel, name: str) -> PlannedModel:
-        if model.value_type == "mixed" or not model.values:
-            return PlannedModel("alias", name, model.description, target="Any")
+        if not _enum_is_class(model):
+            return PlannedModel("alias", name, model.description, target=_enum_alias_target(model))
         base = {"string": "OpenStrEnum", "integer": "OpenIntEnum", "number": "OpenFloatEnum"}[model.value_type]
         members = tuple(PlannedEnumMember(n, python_literal(v)) for n, v in zip(self._enum_member_names(model), model.values))
         return PlannedModel("enum", name, model.description, enum_base=base, members=members)
@@ -809,6 +812,20 @@ def _resource_of(path: str) -> str:
         if segment and "{" not in segment and segment.lower() != "api" and not _VERSION_SEGMENT.match(segment):
             return segment
     return "default"
+
+
+def _enum_is_class(model: EnumModel) -> bool:
+    """Whether an enum becomes an open enum class; booleans, integers beyond 64 bits (which
+    pydantic cannot use as enum members) and mixed values become an alias instead."""
+    if not model.values or model.value_type == "mixed":
+        return False
+    return model.value_type != "integer" or all(-(2**63) <= v < 2**63 for v in model.values)
+
+
+def _enum_alias_target(model: EnumModel) -> str:
+    if model.values and all(isinstance(v, bool) for v in model.values):
+        return "bool" if len(set(model.values)) > 1 else f"Literal[{model.values[0]!r}]"
+    return "int" if model.value_type == "integer" else "Any"
 
 
 def _tuple_source(items: Iterable[str]) -> str:

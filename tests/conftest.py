@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,22 @@ SHARED_SPECS = REPO.parent / "shared" / "specs"
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_format_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["ACCESSGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("black-cache"))
+
+
+@pytest.fixture(scope="session")
+def corpus_outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """Every shared root spec generated, exercised and type-checked once per session.
+
+    ``tests/test_corpus.py`` and ``tests/test_models_complete.py`` both read it, so the large specs
+    are generated once. Skips when ``../shared/specs`` is absent.
+    """
+    from tests.support.corpus import run_corpus, shared_specs_dir
+
+    specs = shared_specs_dir()
+    if not (specs / "README.md").is_file():
+        pytest.skip(f"../shared/specs is absent (only present in the accessgen workspace): {specs} not found")
+    # The session's black cache: later tests regenerating these specs reuse it.
+    return run_corpus(specs, tmp_path_factory.mktemp("corpus"), Path(os.environ["ACCESSGEN_CACHE_DIR"]))
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,13 @@ import httpx
 import pydantic
 from pydantic import BaseModel
 
-from .encoding import encode_body, encode_header, encode_path, encode_query_or_cookie
+from .encoding import (
+    encode_body,
+    encode_header,
+    encode_path,
+    encode_query_or_cookie,
+    keep_dot_segments,
+)
 from .errors import (
     ApiConnectionError,
     ApiError,
@@ -427,6 +433,8 @@ class ClientCore:
                         spec.name, value, spec.style, spec.explode, spec.content_json
                     )
                 )
+        if "/." in path:
+            path = keep_dot_segments(path)
         if op.accept and not any(name.lower() == "accept" for name in headers):
             headers["Accept"] = op.accept
         prepared = _Prepared(op.method.upper(), self._base_path + path, params, headers, cookies)

@@ -49,6 +49,16 @@ def scalar_text(value: Any) -> str:
     return str(value)
 
 
+def keep_dot_segments(path: str) -> str:
+    """``path`` with every segment made only of dots percent-encoded (``%2E``), so that neither
+    httpx nor a server resolves it as ``.`` or ``..``: a path value ``..``, or an empty label,
+    must not send the request to another resource."""
+    return "/".join(
+        segment.replace(".", "%2E") if segment and not segment.strip(".") else segment
+        for segment in path.split("/")
+    )
+
+
 def encode_path(name: str, value: Any, style: str, explode: bool) -> str:
     data = to_jsonable(value)
 

@@ -18,6 +18,7 @@ class RecordedRequest:
     raw_query: str
     headers: dict[str, str]
     body: bytes
+    target: str = ""  # the request-target as sent (http.server turns a leading "//" into "/" in ``path``)
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -53,13 +54,17 @@ class RecordingServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and
+            # the client's delayed ACK hold every response back ~40 ms.
+            disable_nagle_algorithm = True
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
+                target = self.requestline.split(" ")[1] if self.requestline.count(" ") >= 2 else self.path
                 request = RecordedRequest(
-                    self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), parts.query, dict(self.headers.items()), body
+                    self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), parts.query, dict(self.headers.items()), body, target
                 )
                 with recorder._lock:
                     recorder.requests.append(request)
