@@ -242,8 +242,26 @@ def _bracket_lines(code: str, indent: str) -> list[str]:
         lines.append(indent + INDENT + hugged)
     else:
         for item in items:
-            lines.extend(lay_out(item + ",", indent + INDENT))
+            lines.extend(_parameter_lines(item, indent + INDENT) if is_def else lay_out(item + ",", indent + INDENT))
     lines.append(indent + tail)
+    return lines
+
+
+def _parameter_lines(parameter: str, indent: str) -> list[str]:
+    """One parameter of an exploded signature, ``name: annotation[ = default],``: a long
+    annotation goes in parentheses (a bare name too long for any line stays whole)."""
+    if fits(f"{indent}{parameter},") or ": " not in parameter:
+        return [f"{indent}{parameter},"]
+    name, annotation = parameter.split(": ", 1)
+    defaults = _top_level(annotation, " = ")
+    rest = annotation[defaults[0] :] if defaults else ""
+    annotation = annotation[: defaults[0]] if defaults else annotation
+    if _is_atom(annotation):
+        return [f"{indent}{parameter},"]
+    lines = _annotation_lines(name, annotation, rest, indent)
+    lines[-1] += ","
+    if not fits(lines[-1]):
+        raise CannotPromise("a long default after a long annotation")
     return lines
 
 

@@ -33,6 +33,10 @@ SHAPES = [
     ("    ", f'VERIFICATION_DOCUMENT_ISSUE_OR_EXPIRY_DATE_MISSING = "{LONG.lower()}"'),
     ("    ", f'VERIFICATION = "{LONG.lower() * 2}"'),
     ("", f"{LONG.upper()}_X: OperationSpec[models.{LONG}] = OperationSpec(name='x', method='GET', security=())".replace("'", '"')),
+    # parameters with long annotations, in an exploded signature
+    ("    ", f"def events(self, from_: str, *, invoice: models.{LONG}{LONG} | dict[str, Any], limit: int | None = None) -> None:"),
+    ("    ", f"def events(self, from_: str, *, invoice: models.{LONG}Xyz | dict[str, Any] | None = None) -> None:"),
+    ("    ", f"def events(self, from_: str, *, invoice: models.{LONG}{LONG} = None, limit: int | None = None) -> None:"),
     # an annotation too long for any line: left whole, `= (None)`, or wrapped before a call
     ("    ", f"field_key: {LONG}ClassificationUpdateRequestItemFieldKey"),
     ("    ", f"field_key: {LONG}ClassificationUpdateRequestItemFieldKey = None"),
