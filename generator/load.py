@@ -439,10 +439,20 @@ def display_path(path: Path) -> str:
 
 def line_of(text: str, pointer: str) -> int | None:
     """1-based line of the node at ``pointer`` (composed lazily, only for error reports)."""
+    return lines_of(text, [pointer])[0]
+
+
+def lines_of(text: str, pointers: list[str]) -> list[int | None]:
+    """``line_of`` for each pointer, composing the text once."""
     try:
-        node = yaml.compose(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader)
+        root = yaml.compose(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader)
     except yaml.YAMLError:
-        return None
+        return [None] * len(pointers)
+    return [_line_in(root, pointer) for pointer in pointers]
+
+
+def _line_in(root: Any, pointer: str) -> int | None:
+    node = root
     line = node.start_mark.line + 1 if node is not None else None
     try:
         tokens = split_pointer(pointer)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from .load import load_spec
 from .naming import package_name as to_package_name, snake_case, unique
 from .plan import Planner, combine_plans, default_package_name
 from .render import SubPackage, render_package
-from .validate import validate
+from .validate import PendingValidation, join_first, start_validation
 
 
 # Names a sub-package cannot take: they are the package's own modules.
@@ -39,16 +40,38 @@ class Generated:
 
 
 def load_api(spec: str | Path, *, strict: bool = False, allow_skip: bool = False) -> tuple[Api, tuple[Diagnostic, ...]]:
-    api, warnings, _ = _load(spec, strict=strict, allow_skip=allow_skip)
-    return api, warnings
+    """The IR of ``spec`` and the warnings; validation runs beside building the IR."""
+    validation, api, build_warnings = _load(spec, strict=strict, allow_skip=allow_skip)
+    with _validation_first([validation]):
+        warnings = validation.result().warnings
+    return api, warnings + build_warnings
 
 
-def _load(spec: str | Path, *, strict: bool, allow_skip: bool) -> tuple[Api, tuple[Diagnostic, ...], tuple[Path, ...]]:
-    """The IR, the warnings, and every document read (for the manifest's fingerprint)."""
+def _load(spec: str | Path, *, strict: bool, allow_skip: bool) -> tuple[PendingValidation, Api, tuple[Diagnostic, ...]]:
+    """The validation under way (see ``start_validation``), the IR and the IR's warnings."""
     source = load_spec(spec, check_refs=not allow_skip)
-    result = validate(source, strict=strict)
-    api, build_warnings = build_api(source, allow_skip=allow_skip)
-    return api, result.warnings + tuple(build_warnings), tuple(source.documents)
+    validation = start_validation(source, strict=strict)
+    with _validation_first([validation]):
+        api, build_warnings = build_api(source, allow_skip=allow_skip)
+    return validation, api, tuple(build_warnings)
+
+
+@contextmanager
+def _validation_first(validations: list[PendingValidation]) -> Iterator[None]:
+    """Where anything fails while validations run, their errors are what the user sees.
+
+    Any failure waits for them, and a validation error (``SpecError``) replaces it: an
+    invalid spec is reported exactly as when validation ran first. Ctrl-C does not wait.
+    """
+    try:
+        yield
+    except Exception:
+        join_first(validations)
+        raise
+    except BaseException:
+        for validation in validations:
+            validation.cancel()
+        raise
 
 
 def pep440_version(raw: str) -> str:
@@ -67,16 +90,35 @@ def pep440_version(raw: str) -> str:
 
 
 def generate(specs: str | Path | list[str | Path], options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
-    """Generate one package from one spec, or from several (a sub-package per spec)."""
+    """Generate one package from one spec, or from several (a sub-package per spec).
+
+    Each spec's validation runs beside building, planning and rendering (see
+    ``start_validation``); its findings are collected before the files are formatted.
+    """
     spec_list = [specs] if isinstance(specs, (str, Path)) else list(specs)
     report = progress or (lambda message: None)
-    loaded = []
-    for spec in spec_list:
-        report(f"reading {spec}")
-        loaded.append(_load(spec, strict=options.strict, allow_skip=options.allow_skip))
-    warnings = tuple(w for _, spec_warnings, _ in loaded for w in spec_warnings)
-    apis = [api for api, _, _ in loaded]
-    inputs = tuple(sorted({path for _, _, paths in loaded for path in paths}))
+    validations: list[PendingValidation] = []
+    built: list[tuple[Api, tuple[Diagnostic, ...]]] = []
+    with _validation_first(validations):
+        for spec in spec_list:
+            report(f"reading {spec}")
+            validation, spec_api, build_warnings = _load(spec, strict=options.strict, allow_skip=options.allow_skip)
+            validations.append(validation)
+            built.append((spec_api, build_warnings))
+        apis = [spec_api for spec_api, _ in built]
+        package, files, counts = _plan_and_render(apis, options)
+        warnings: tuple[Diagnostic, ...] = ()
+        for validation, (_, build_warnings) in zip(validations, built):
+            warnings += validation.result().warnings + build_warnings
+    inputs = tuple(sorted({path for validation in validations for path in validation.source.documents}))
+    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files; formatting")
+    formatted, count = format_files(files)
+    report(f"formatted {count} changed files ({len(files) - count} from cache)")
+    return Generated(tuple(apis), package, formatted, warnings, count, inputs)
+
+
+def _plan_and_render(apis: list[Api], options: GenerateOptions) -> tuple[str, dict[str, str], tuple[int, int]]:
+    """The package name, its files (unformatted) and the counts of operations and models."""
     if len(apis) == 1:
         api = apis[0]
         package = to_package_name(options.package_name) if options.package_name else default_package_name(api)
@@ -96,10 +138,7 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
         subpackages = tuple(SubPackage(plan, name) for plan, name in zip(plans, names))
         files = render_package(top, version, options.templates, subpackages=subpackages)
         counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))
-    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files; formatting")
-    formatted, count = format_files(files)
-    report(f"formatted {count} changed files ({len(files) - count} from cache)")
-    return Generated(tuple(apis), package, formatted, warnings, count, inputs)
+    return package, files, counts
 
 
 def _padded(names: tuple[str, ...], count: int) -> tuple[str, ...]:
