@@ -8,10 +8,11 @@ stable order; past ``SHOWN_PER_KIND`` findings of one kind, the rest are counted
 Semantic checks that would make the generated client wrong are always errors.
 
 The validator is the slowest part of a generation, so ``start_validation`` runs it
-beside the rest of the pipeline: in a process forked once the documents are loaded
-(it shares their parsed trees), joined by ``PendingValidation.result()`` before
-anything is written. Its verdict, the findings, is cached by the digests of the
-documents it read and the versions of the validator and of this module.
+beside the rest of the pipeline: its first phase (the OpenAPI meta-schema) in a process
+forked once the documents are loaded (it shares their parsed trees), its second (the
+keyword checks) in ``PendingValidation.result()``, which the pipeline calls after
+rendering, before anything is written. Its verdict, the findings, is cached by the
+digests of the documents it read and the versions of the validator and of this module.
 """
 
 from __future__ import annotations
@@ -115,11 +116,15 @@ class PendingValidation:
 
     def _validator_findings(self) -> list[Finding]:
         if self._findings is None:
-            answer = self._child.join() if self._child is not None else None
-            self._child = None
-            if answer is None:  # not forked, or the process died: validate here
-                answer = run_validator(self.source)
-            findings, read = answer
+            if self._child is None:
+                findings, read = run_validator(self.source)
+            else:
+                # The keyword phase here, while the schema phase ends in the child: both cores work.
+                run = _ValidatorRun(self.source)
+                keywords = run.phase("keywords")
+                schema = self._child.join() or run.phase("schema")  # the child died: here, then
+                self._child = None
+                findings, read = _combined(run.description_findings, schema, keywords), run.read_digests()
             self._findings = findings
             _write_verdict(self.source, self.cache_key, findings, read)
         return self._findings
@@ -140,7 +145,7 @@ def join_first(pending: Iterable[PendingValidation]) -> None:
 
 
 class _ValidatorProcess:
-    """``run_validator`` in a forked child; the answer comes back pickled through a pipe."""
+    """The validator's schema phase in a forked child; its ``Phase`` comes back pickled through a pipe."""
 
     def __init__(self, pid: int, reader: int) -> None:
         self.pid = pid
@@ -159,7 +164,7 @@ class _ValidatorProcess:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report
                 os.close(reader)
                 _exit_with_parent()
-                payload = pickle.dumps(run_validator(source), protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pickle.dumps(_ValidatorRun(source).phase("schema"), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(writer, "wb") as pipe:
                     pipe.write(payload)
                 status = 0
@@ -168,13 +173,13 @@ class _ValidatorProcess:
         os.close(writer)
         return cls(pid, reader)
 
-    def join(self) -> tuple[list[Finding], dict[Path, str]] | None:
+    def join(self) -> Phase | None:
         with os.fdopen(self.reader, "rb") as pipe:
             payload = pipe.read()
         _, status = os.waitpid(self.pid, 0)
         if status != 0 or not payload:
             return None
-        answer: tuple[list[Finding], dict[Path, str]] = pickle.loads(payload)
+        answer: Phase = pickle.loads(payload)
         return answer
 
     def kill(self) -> None:
@@ -199,12 +204,44 @@ def _exit_with_parent() -> None:
         pass
 
 
+@dataclass(frozen=True)
+class Phase:
+    """What one phase of the validator found, and the finding that says it failed, if it did."""
+
+    located: list[Finding]
+    failure: Finding | None
+
+
 def run_validator(source: SpecSource) -> tuple[list[Finding], dict[Path, str]]:
     """openapi-spec-validator's findings, located, and the documents it read (with their digests)."""
     run = _ValidatorRun(source)
-    findings = list(run.findings())
-    read = {path: _digest(source.document(path).text) for path in sorted(run.read) if path in source.documents}
-    return findings, read
+    schema = run.phase("schema")
+    keywords = run.phase("keywords") if schema.failure is None else Phase([], None)
+    return _combined(run.description_findings, schema, keywords), run.read_digests()
+
+
+def _combined(description: list[Finding], schema: Phase, keywords: Phase) -> list[Finding]:
+    """The findings of both phases as one run of the validator gives them: each once, and the
+    keyword phase only if the schema phase did not fail; the operations given by ``$ref`` in one."""
+    findings = list(description)
+    seen: set[tuple[Path, str, str]] = set()
+    ref_operations: list[Finding] = []
+    for phase in (schema, keywords):
+        for finding in phase.located:
+            if finding.kind == _REF_OPERATION:
+                if finding.pointer not in {f.pointer for f in ref_operations}:
+                    ref_operations.append(finding)
+            elif (finding.document, finding.pointer, finding.message) not in seen:
+                seen.add((finding.document, finding.pointer, finding.message))
+                findings.append(finding)
+        if phase.failure is not None:
+            findings.append(phase.failure)
+            break
+    if ref_operations:
+        first = ref_operations[0]
+        more = f" (and {len(ref_operations) - 1} more operations)" if len(ref_operations) > 1 else ""
+        findings.append(Finding(_REF_OPERATION + more, first.document, first.pointer, True, _REF_OPERATION))
+    return findings
 
 
 # ---------------------------------------------------------------- the verdict cache
@@ -290,31 +327,39 @@ def _description_refs(tree: Any) -> Iterator[str]:
     """Pointers of ``description: {$ref: ...}`` where ``description`` is a text, which OpenAPI does not allow.
 
     A ``description`` key that names a property (or a schema, a response, ...) is no text,
-    and data (examples, defaults, extensions) is never looked into.
+    and data (examples, defaults, extensions) is never looked into. The walk keeps, for
+    each container, only a link to its parent, and spells a pointer out only for a hit.
     """
-    stack: list[tuple[Any, str, bool]] = [(tree, "", False)]  # (node, pointer, node maps names)
+    stack: list[tuple[Any, Any, bool]] = [(tree, None, False)]  # (node, trail, node maps names)
     while stack:
-        node, at, names = stack.pop()
-        if isinstance(node, dict):
+        node, trail, names = stack.pop()
+        if type(node) is dict:
             for key, child in node.items():
-                if not isinstance(child, (dict, list)):
+                if type(child) is not dict and type(child) is not list:
                     continue
-                child_at = join_pointer(at, key)
                 if names:
-                    stack.append((child, child_at, False))
-                elif key == "description" and isinstance(child, dict) and "$ref" in child:
-                    yield child_at
-                elif key in _DATA or (isinstance(key, str) and key.startswith("x-")):
+                    stack.append((child, (trail, key), False))
+                elif key == "description" and type(child) is dict and "$ref" in child:
+                    yield _spelled((trail, key))
+                elif key in _DATA or (type(key) is str and key.startswith("x-")):
                     continue
                 elif key == "examples":  # a map of Example objects, or (3.1 schemas) a list of data
-                    if isinstance(child, dict):
-                        stack.append((child, child_at, True))
+                    if type(child) is dict:
+                        stack.append((child, (trail, key), True))
                 else:
-                    stack.append((child, child_at, key in _NAME_MAPS))
-        elif isinstance(node, list):
+                    stack.append((child, (trail, key), key in _NAME_MAPS))
+        elif type(node) is list:
             for index, child in enumerate(node):
-                if isinstance(child, (dict, list)):
-                    stack.append((child, join_pointer(at, index), False))
+                if type(child) is dict or type(child) is list:
+                    stack.append((child, (trail, index), False))
+
+
+def _spelled(trail: Any) -> str:
+    keys = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    return join_pointer("", *reversed(keys))
 
 
 def _replace_at(tree: Any, pointer: str, value: Any) -> Any:
@@ -377,59 +422,60 @@ class _ValidatorRun:
     def __init__(self, source: SpecSource) -> None:
         self.source = source
         self.read: set[Path] = {source.root_path}
-        self.trees: dict[Path, Any] = {}
         self._places: dict[int, tuple[Path, str]] | None = None
-
-    def findings(self) -> Iterator[Finding]:
-        source = self.source
+        self._validator: Any = None
         tree = source.root.tree
-        root = source.root_path
+        message = "a $ref inside a description is not allowed by OpenAPI; it is ignored"
+        self.description_findings = []
         for pointer in sorted(_description_refs(tree)):
-            message = "a $ref inside a description is not allowed by OpenAPI; it is ignored"
-            yield Finding(message, root, pointer, True, message)
+            self.description_findings.append(Finding(message, source.root_path, pointer, True, message))
             tree = _replace_at(tree, pointer, "")
-        self.trees[root] = tree
-        seen: set[tuple[Path, str, str]] = set()
-        ref_operations: list[Finding] = []
+        self.trees: dict[Path, Any] = {source.root_path: tree}
+
+    def phase(self, name: str) -> Phase:
+        """The located findings of one phase of ``SpecValidator.iter_errors``: "schema" (the
+        OpenAPI meta-schema on the root document), then "keywords" (the keyword checks, which
+        follow ``$ref``s); and the finding that says the validator failed, if it did."""
+        located: list[Finding] = []
+        root = self.source.root_path
         try:
-            for error in self._errors(tree):
-                for finding in self._located(error):
-                    if finding.kind == _REF_OPERATION:
-                        if finding.pointer not in {f.pointer for f in ref_operations}:
-                            ref_operations.append(finding)
-                        continue
-                    if (finding.document, finding.pointer, finding.message) not in seen:
-                        seen.add((finding.document, finding.pointer, finding.message))
-                        yield finding
+            validator = self._spec_validator()
+            if name == "schema":
+                errors = validator.schema_validator.iter_errors(validator.schema)
+            else:
+                errors = validator.root_validator(validator.schema_path)
+            for error in errors:
+                located.extend(self._located(error))
         except RecursionError:
             message = "openapi-spec-validator could not check this document (nesting too deep)"
-            yield Finding(message, root, "", True, message)
+            return Phase(located, Finding(message, root, "", True, message))
         except Exception as exc:  # the validator is third-party code fed untrusted input
             message = f"openapi-spec-validator failed on this document ({type(exc).__name__}); accessgen's own checks still apply"
-            yield Finding(message, root, "", True, message)
-        if ref_operations:
-            first = ref_operations[0]
-            more = f" (and {len(ref_operations) - 1} more operations)" if len(ref_operations) > 1 else ""
-            yield Finding(_REF_OPERATION + more, first.document, first.pointer, True, _REF_OPERATION)
+            return Phase(located, Finding(message, root, "", True, message))
+        return Phase(located, None)
 
-    def _errors(self, tree: Any) -> Iterator[Any]:
-        """The errors ``SpecValidator.iter_errors`` gives (the meta-schema, then the keywords), unwrapped."""
-        from jsonschema_path import SchemaPath
-        from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
-        from openapi_spec_validator.settings import get_resolved_cache_maxsize
+    def read_digests(self) -> dict[Path, str]:
+        return {path: _digest(self.source.documents[path].text) for path in sorted(self.read) if path in self.source.documents}
 
-        base = OpenAPIV31SpecValidator if str(tree.get("openapi", "")).startswith("3.1") else OpenAPIV30SpecValidator
-        validator_class = type(
-            base.__name__,
-            (base,),
-            {"keyword_validators": {name: _recording(cls) for name, cls in base.keyword_validators.items()}},
-        )
-        path = SchemaPath.from_dict(
-            tree, base_uri=self.source.root_path.as_uri(), handlers=_Documents(self), resolved_cache_maxsize=get_resolved_cache_maxsize()
-        )
-        validator = validator_class(path)
-        yield from validator.schema_validator.iter_errors(validator.schema)
-        yield from validator.root_validator(validator.schema_path)
+    def _spec_validator(self) -> Any:
+        """openapi-spec-validator's validator for the root document, its keyword checks recording."""
+        if self._validator is None:
+            from jsonschema_path import SchemaPath
+            from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+            from openapi_spec_validator.settings import get_resolved_cache_maxsize
+
+            tree = self.trees[self.source.root_path]
+            base = OpenAPIV31SpecValidator if str(tree.get("openapi", "")).startswith("3.1") else OpenAPIV30SpecValidator
+            validator_class = type(
+                base.__name__,
+                (base,),
+                {"keyword_validators": {name: _recording(cls) for name, cls in base.keyword_validators.items()}},
+            )
+            path = SchemaPath.from_dict(
+                tree, base_uri=self.source.root_path.as_uri(), handlers=_Documents(self), resolved_cache_maxsize=get_resolved_cache_maxsize()
+            )
+            self._validator = validator_class(path)
+        return self._validator
 
     def serve(self, uri: str) -> Any:
         """The tree of the document at ``uri`` (a validator ``$ref`` handler)."""
