@@ -426,7 +426,7 @@ class _ValidatorRun:
         self._validator: Any = None
         tree = source.root.tree
         message = "a $ref inside a description is not allowed by OpenAPI; it is ignored"
-        self.description_findings = []
+        self.description_findings: list[Finding] = []
         for pointer in sorted(_description_refs(tree)):
             self.description_findings.append(Finding(message, source.root_path, pointer, True, message))
             tree = _replace_at(tree, pointer, "")
