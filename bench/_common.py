@@ -60,6 +60,7 @@ class Run:
     returncode: int
     stdout: str
     stderr: str
+    cpu: float = 0.0  # seconds of CPU (user + system) of the child and every descendant it waited for
 
 
 def _tree_rss(pid: int) -> int:
@@ -103,7 +104,7 @@ def run_child(command: Sequence[str], env: dict[str, str] | None = None, cwd: Pa
         sampler.join()
         out.seek(0)
         err.seek(0)
-        run = Run(wall, usage.ru_maxrss * 1024, peak, process.returncode, out.read().decode(), err.read().decode())
+        run = Run(wall, usage.ru_maxrss * 1024, peak, process.returncode, out.read().decode(), err.read().decode(), usage.ru_utime + usage.ru_stime)
     if check and run.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed (exit {run.returncode}):\n{run.stderr[-3000:]}")
     return run

@@ -9,7 +9,9 @@ never help another. For each spec:
 
 * parse   - read the file and ``yaml.load(..., CSafeLoader)`` (``json.load`` for JSON): the baseline;
 * cold    - the whole pipeline (load, validate, build IR, plan, render, format, write to a temp
-            dir) with an empty ``ACCESSGEN_CACHE_DIR``;
+            dir) with an empty ``ACCESSGEN_CACHE_DIR``; validation runs as in the pipeline, in a
+            process forked after load, and ``validation wait`` is the time spent waiting for it
+            after render;
 * warm    - the same again with the cache the cold run filled and the cold run's output in place
             (a regeneration with no change).
 
@@ -73,7 +75,7 @@ def child_generate(spec: Path, out: Path) -> dict[str, object]:
     from generator.pipeline import pep440_version
     from generator.plan import Planner, default_package_name
     from generator.render import render_package
-    from generator.validate import validate
+    from generator.validate import start_validation
     from generator.write import write_output
 
     imported_rss = _rss_self()
@@ -88,14 +90,16 @@ def child_generate(spec: Path, out: Path) -> dict[str, object]:
     mark = [started]
     source = load_spec(spec)
     lap("load", mark)
-    validate(source)
-    lap("validate", mark)
+    validation = start_validation(source)  # as the pipeline runs it: beside build, plan and render
+    lap("start validation", mark)
     api, _ = build_api(source)
     lap("build IR", mark)
     plan = Planner(api, default_package_name(api), __version__).plan()
     lap("plan", mark)
     files = render_package(plan, pep440_version(api.version))
     lap("render", mark)
+    validation.result()
+    lap("validation wait", mark)
     formatted, count = format_files(files)
     lap("format", mark)
     write_output(out, formatted, f"accessgen {__version__}")

@@ -89,7 +89,8 @@ def manifest_files(out: Path) -> dict[str, str]:
 
 
 def cache_entries(cache: Path) -> int:
-    return sum(1 for p in cache.rglob("*") if p.is_file()) if cache.is_dir() else 0
+    """Entries of the format cache (validation verdicts, in ``validation/``, are not formatted files)."""
+    return sum(1 for p in cache.rglob("*") if p.is_file() and "validation" not in p.relative_to(cache).parts) if cache.is_dir() else 0
 
 
 def regenerate(spec: Path, out: Path, cache: Path, pycache: Path) -> tuple[Run, list[str], int]:

@@ -1,10 +1,12 @@
 """What a generation depends on, so a regeneration with no change can stop early.
 
 The manifest of an output records the spec documents that were read (relative to the
-output directory) and a fingerprint of their content, the options, the templates and
-the versions of accessgen and black. If none changed and the generated files are as
-written, there is nothing to do. This module imports nothing heavy, so that check costs
-milliseconds.
+output directory) and a fingerprint of their content, the options, the user's templates,
+the versions of accessgen and black, and accessgen's own files that shape every output:
+its code, its built-in templates and the runtime it copies (an editable install or a
+local patch changes them without changing the version). If none changed and the
+generated files are as written, there is nothing to do. This module imports nothing
+heavy, so that check costs milliseconds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .files import UnreadableFile, read_regular_file
+from .resources import PACKAGE_DIR, RUNTIME_DIR, builtin_templates_dir
 
 
 def file_digest(path: Path) -> str | None:
@@ -38,11 +41,28 @@ def options_identity(options: Mapping[str, object], templates: Path | None) -> d
         "black": importlib.metadata.version("black"),
         **{key: options[key] for key in sorted(options)},
     }
+    identity["accessgen files"] = builtin_identity()
     if templates is not None:
-        identity["templates"] = {
-            p.relative_to(templates).as_posix(): file_digest(p) for p in sorted(templates.rglob("*")) if p.is_file()
-        }
+        identity["templates"] = _folder_digests(templates, "*")
     return identity
+
+
+def builtin_identity() -> dict[str, dict[str, str | None]]:
+    """Digests of accessgen's files that shape every output: its code, built-in templates, runtime."""
+    return {
+        "code": _folder_digests(PACKAGE_DIR, "*.py", recursive=False),
+        "templates": _folder_digests(builtin_templates_dir(), "*"),
+        "runtime": _folder_digests(RUNTIME_DIR, "*.py"),
+    }
+
+
+def _folder_digests(folder: Path, pattern: str, *, recursive: bool = True) -> dict[str, str | None]:
+    paths = folder.rglob(pattern) if recursive else folder.glob(pattern)
+    return {
+        p.relative_to(folder).as_posix(): file_digest(p)
+        for p in sorted(paths)
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def fingerprint(out: Path, inputs: Iterable[str], identity: Mapping[str, object]) -> str | None:

@@ -24,6 +24,12 @@ from .errors import Diagnostic, SourceLocation, SpecError, excerpt
 from .files import DEFAULT_MAX_FILE_SIZE, UnreadableFile, read_regular_file
 
 
+try:  # fastyaml-rs: a YAML 1.2 parser in Rust, some 20x faster than libyaml through PyYAML
+    import fast_yaml as _fast_yaml
+except ImportError:  # pragma: no cover - PyYAML alone still reads every spec, only slower
+    _fast_yaml = None  # type: ignore[assignment]
+
+
 class _SpecLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
     """YAML as OpenAPI means it: no timestamps, only true/false booleans, string keys."""
 
@@ -54,9 +60,144 @@ _SpecLoader.yaml_implicit_resolvers = {
 }
 _SpecLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
-    __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
+
+# The fast parser reads YAML 1.2 (core schema); ``_SpecLoader`` reads YAML 1.1 with the
+# changes above. Both agree on booleans, nulls and the ordinary numbers; they differ on a
+# few plain scalars (``017``, ``1e5``, ``0o17``, ``1_000``, ``1:30``, ``=``), on tags, on
+# multi-document streams and on YAML 1.1's extra line breaks. The fast parser is used only
+# where none of those can occur, so both give the same tree; anything else goes to PyYAML.
+#
+# Where a plain scalar ends: a line end, a comment, a flow indicator or ``: ``.
+_SCALAR_END = r"(?=[ \t]*(?:[\r\n,\]}#]|:(?:[ \t\r\n]|$)|$))"
+# Numbers of the fast parser (the core schema, plus signed and upper-case 0o/0x forms).
+_FAST_NUMBER = (
+    r"[-+]?[0-9]+|[-+]?0[oO][0-7]+|[-+]?0[xX][0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+# Numbers of PyYAML's YAML 1.1 resolver (int, then float), as in yaml/resolver.py.
+_PYYAML_NUMBER = (
+    r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"
+    r"|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+# Plain scalars that both read as the same number.
+_SAME_NUMBER = (
+    r"[-+]?(?:0|[1-9][0-9]*)|[-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?"
+    r"|0x[0-9a-fA-F]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+# Text the fast parser would read differently: a tag, an anchor name beyond PyYAML's
+# [0-9A-Za-z_-] or anchored twice, a merge key, colons libyaml refuses, ``=`` or ``<<`` as
+# a value (PyYAML refuses both, even where a repeated key drops them), and what may be a
+# plain scalar it reads as a number PyYAML reads otherwise. Prose that only looks so costs
+# a slower parse. An alias needs its anchor, so an alias name the two read differently
+# fails the fast parser, as do the control characters PyYAML refuses.
+#
+# Each pattern starts with one literal character, and they run one by one: that keeps
+# the whole check to a few milliseconds per MiB. They run on "\n" + text, so that the
+# text start is a line start.
+_VALUE = (
+    r"(?:&[0-9A-Za-z_-]+[ \t]+)?(?:(?:=|<<)" + _SCALAR_END
+    + r"|(?!(?:" + _SAME_NUMBER + ")" + _SCALAR_END + r")(?:" + _FAST_NUMBER + ")" + _SCALAR_END + ")"
+)
+_NOT_FOR_FAST_PARSER = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"!(?<![^\s\[{,:]!)",  # a tag
+        r"&(?<![^\s\[{,:]&)[0-9A-Za-z_-]*[^0-9A-Za-z_\s-]",  # an anchor PyYAML names otherwise
+        r"<<['\"]?[ \t]*:",  # a merge key
+        r":(?:(?<![^\s\[{,]:)|(?<=['\"]:):|[,\[\]{}])",  # a colon starting a node, or before a flow indicator
+        r"\n(?:%|\.\.\.(?:[ \t\r]|$))",  # a directive, a document end
+        # A value after "key:", in a flow collection, or on a line of its own (after "- ", "? ").
+        r":[ \t]*(?=[-+.0-9=<&])" + _VALUE,
+        r"[,\[{][ \t]*(?=[-+.0-9=<&])" + _VALUE,
+        r"\n(?=([ \t]*))\1(?:[-?][ \t]+)*(?=[-+.0-9=<&])" + _VALUE,
+    )
+)
+_ANCHOR = re.compile(r"&(?<![^\s\[{,:]&)([0-9A-Za-z_-]+)")
+_LONE_CR = re.compile(r"\r(?!\n)")
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.M)
+_NOT_CONTENT = re.compile(r"(?:[ \t]*(?:#[^\n]*)?(?:\r?\n|$))*")
+# Strings the fast parser gives that PyYAML would have read otherwise, were they plain.
+_SUSPECT_FIRST = frozenset("-+0123456789.=<")
+_PYYAML_NOT_STRING = re.compile(r"(?:" + _PYYAML_NUMBER + r"|=|<<)")
+_FAST_NOT_STRING = re.compile(r"(?:" + _FAST_NUMBER + ")")
+
+
+def _parse_yaml(text: str) -> Any:
+    """``yaml.load(text, Loader=_SpecLoader)``, through the fast parser where it gives the same tree."""
+    if _fast_yaml is not None and _fast_parser_agrees(text):
+        try:
+            tree = _fast_yaml.safe_load(text)
+        except Exception:  # anything it refuses, PyYAML reads or explains with a line number
+            tree = _FALLBACK
+        if tree is not _FALLBACK and _settle_fast_tree(tree):
+            return tree
+    return yaml.load(text, Loader=_SpecLoader)
+
+
+_FALLBACK = object()
+
+
+def _fast_parser_agrees(text: str) -> bool:
+    # Without a final line break, the fast parser adds one to a last block scalar.
+    if not text.endswith("\n") or "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return False  # the last three are line breaks to PyYAML (YAML 1.1), not to the fast parser
+    if "\r" in text and _LONE_CR.search(text):
+        return False
+    lines = "\n" + text
+    if any(pattern.search(lines) for pattern in _NOT_FOR_FAST_PARSER):
+        return False
+    anchors = _ANCHOR.findall(lines)
+    if len(set(anchors)) != len(anchors):
+        return False
+    starts = _DOCUMENT_START.finditer(text)
+    first = next(starts, None)
+    if first is None:
+        return True
+    # One document: at most one "---", with nothing but comments and blank lines before it.
+    return next(starts, None) is None and _NOT_CONTENT.fullmatch(text, 0, first.start()) is not None
+
+
+def _settle_fast_tree(tree: Any) -> bool:
+    """Give the fast parser's tree string keys, as ``_SpecLoader`` does; False if PyYAML would differ.
+
+    A string the fast parser returns that PyYAML reads as a number (``1_000``), a merge
+    key or the value tag (``=``) when plain is ambiguous here: quoted, both read a string;
+    plain, they differ. Such a document goes to PyYAML.
+    """
+    stack: list[Any] = [[tree]]  # the root as an item, so that a root scalar is checked too
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            if not all(type(key) is str for key in node):
+                items = [(_key_text(key), value) for key, value in node.items()]
+                node.clear()
+                node.update(items)
+            for key, value in node.items():
+                if key and key[0] in _SUSPECT_FIRST and _ambiguous(key):
+                    return False
+                if type(value) is str:
+                    if value and value[0] in _SUSPECT_FIRST and _ambiguous(value):
+                        return False
+                elif type(value) is dict or type(value) is list:
+                    stack.append(value)
+        elif type(node) is list:
+            for value in node:
+                if type(value) is str:
+                    if value and value[0] in _SUSPECT_FIRST and _ambiguous(value):
+                        return False
+                elif type(value) is dict or type(value) is list:
+                    stack.append(value)
+    return True
+
+
+def _ambiguous(text: str) -> bool:
+    return _PYYAML_NOT_STRING.fullmatch(text) is not None and _FAST_NOT_STRING.fullmatch(text) is None
 
 
 @dataclass
@@ -66,10 +207,12 @@ class Document:
     tree: Any
 
 
+_JSON_START = re.compile(r"\s*[{\[]")
+
+
 def parse_text(text: str, path: Path) -> Any:
     """Parse YAML or JSON text, raising ``SpecError`` with the line on syntax errors."""
-    stripped = text.lstrip()
-    if stripped.startswith("{") or stripped.startswith("["):
+    if _JSON_START.match(text):
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
@@ -81,7 +224,7 @@ def parse_text(text: str, path: Path) -> Any:
                     )
                 ) from None
     try:
-        return yaml.load(text, Loader=_SpecLoader)
+        return _parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -482,10 +625,20 @@ def display_path(path: Path) -> str:
 
 def line_of(text: str, pointer: str) -> int | None:
     """1-based line of the node at ``pointer`` (composed lazily, only for error reports)."""
+    return lines_of(text, [pointer])[0]
+
+
+def lines_of(text: str, pointers: list[str]) -> list[int | None]:
+    """``line_of`` for each pointer, composing the text once."""
     try:
-        node = yaml.compose(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader)
+        root = yaml.compose(text, Loader=yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader)
     except yaml.YAMLError:
-        return None
+        return [None] * len(pointers)
+    return [_line_in(root, pointer) for pointer in pointers]
+
+
+def _line_in(root: Any, pointer: str) -> int | None:
+    node = root
     line = node.start_mark.line + 1 if node is not None else None
     try:
         tokens = split_pointer(pointer)

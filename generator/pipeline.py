@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from .options import GenerateOptions
 from .load import default_ref_root, load_spec
 from .naming import USER_NAME_LIMIT, package_name as to_package_name, snake_case, unique
 from .plan import MODULE_SCOPE_TAKEN, Planner, combine_plans, default_package_name
-from .render import SubPackage, render_package
-from .validate import validate
+from .render import RenderedPackage, SubPackage, render_package
+from .validate import PendingValidation, join_first, start_validation
 
 
 # Names a sub-package cannot take: the package's own modules, and what its __init__ imports.
@@ -49,21 +50,43 @@ def load_api(
     ref_root: Path | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> tuple[Api, tuple[Diagnostic, ...]]:
-    api, warnings, _ = _load(spec, strict=strict, allow_skip=allow_skip, ref_root=ref_root, max_file_size=max_file_size)
-    return api, warnings
+    """The IR of ``spec`` and the warnings; validation runs beside building the IR."""
+    validation, api, build_warnings = _load(spec, strict=strict, allow_skip=allow_skip, ref_root=ref_root, max_file_size=max_file_size)
+    with _validation_first([validation]):
+        warnings = validation.result().warnings
+    return api, warnings + build_warnings
 
 
 def _load(
     spec: str | Path, *, strict: bool, allow_skip: bool, ref_root: Path | None, max_file_size: int
-) -> tuple[Api, tuple[Diagnostic, ...], tuple[Path, ...]]:
-    """The IR, the warnings, and every document read (for the manifest's fingerprint)."""
+) -> tuple[PendingValidation, Api, tuple[Diagnostic, ...]]:
+    """The validation under way (see ``start_validation``), the IR and the IR's warnings."""
     try:
         source = load_spec(spec, check_refs=not allow_skip, ref_root=ref_root, max_file_size=max_file_size)
-        result = validate(source, strict=strict)
-        api, build_warnings = build_api(source, allow_skip=allow_skip, strict=strict)
+        validation = start_validation(source, strict=strict)
+        with _validation_first([validation]):
+            api, build_warnings = build_api(source, allow_skip=allow_skip, strict=strict)
     except RecursionError:
         raise SpecError(Diagnostic("the spec nests too deeply to process", SourceLocation(str(spec)))) from None
-    return api, result.warnings + tuple(build_warnings), tuple(source.documents)
+    return validation, api, tuple(build_warnings)
+
+
+@contextmanager
+def _validation_first(validations: list[PendingValidation]) -> Iterator[None]:
+    """Where anything fails while validations run, their errors are what the user sees.
+
+    Any failure waits for them, and a validation error (``SpecError``) replaces it: an
+    invalid spec is reported exactly as when validation ran first. Ctrl-C does not wait.
+    """
+    try:
+        yield
+    except Exception:
+        join_first(validations)
+        raise
+    except BaseException:
+        for validation in validations:
+            validation.cancel()
+        raise
 
 
 _DATE_VERSION = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[^\d])")
@@ -100,19 +123,49 @@ def pep440_version(raw: str) -> str:
 
 
 def generate(specs: str | Path | list[str | Path], options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
-    """Generate one package from one spec, or from several (a sub-package per spec)."""
+    """Generate one package from one spec, or from several (a sub-package per spec).
+
+    Each spec's validation runs beside building, planning and rendering (see
+    ``start_validation``); its findings are collected before the files are formatted.
+    """
     spec_list = [specs] if isinstance(specs, (str, Path)) else list(specs)
     report = progress or (lambda message: None)
     ref_root = options.ref_root if options.ref_root is not None else default_ref_root(spec_list)
-    loaded = []
-    for spec in spec_list:
-        report(f"reading {spec}")
-        loaded.append(
-            _load(spec, strict=options.strict, allow_skip=options.allow_skip, ref_root=ref_root, max_file_size=options.max_file_size)
-        )
-    warnings = tuple(w for _, spec_warnings, _ in loaded for w in spec_warnings)
-    apis = [api for api, _, _ in loaded]
-    inputs = tuple(sorted({path for _, _, paths in loaded for path in paths}))
+    validations: list[PendingValidation] = []
+    built: list[tuple[Api, tuple[Diagnostic, ...]]] = []
+    with _validation_first(validations):
+        for spec in spec_list:
+            report(f"reading {spec}")
+            validation, spec_api, build_warnings = _load(
+                spec, strict=options.strict, allow_skip=options.allow_skip, ref_root=ref_root, max_file_size=options.max_file_size
+            )
+            validations.append(validation)
+            built.append((spec_api, build_warnings))
+        apis = [spec_api for spec_api, _ in built]
+        package, rendered, counts = _plan_and_render(apis, options)
+        warnings: tuple[Diagnostic, ...] = ()
+        for validation, (_, build_warnings) in zip(validations, built):
+            warnings += validation.result().warnings + build_warnings
+    inputs = tuple(sorted({path for validation in validations for path in validation.source.documents}))
+    files = rendered.files
+    # The runtime is copied verbatim: its sources are kept black-formatted in the repository.
+    modules = {path for path in files if path.endswith((".py", ".pyi")) and not path.startswith(f"{package}/_runtime/")}
+    for_black = modules if options.format_all else rendered.needs_black
+    black_note = f"; formatting {len(for_black)} with black" if for_black else "; all in black's style without black"
+    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files{black_note}")
+    try:
+        formatted, count = format_files(files, for_black)
+    except InternalError as exc:
+        if options.templates is None:
+            raise
+        raise InputError(f"{exc}; --templates {options.templates} overrides templates, check them first") from None
+    if for_black:
+        report(f"black formatted {count} of {len(for_black)} modules (the rest came from its cache)")
+    return Generated(tuple(apis), package, formatted, warnings, count, inputs)
+
+
+def _plan_and_render(apis: list[Api], options: GenerateOptions) -> tuple[str, RenderedPackage, tuple[int, int]]:
+    """The package name, its rendered files and the counts of operations and models."""
     if len(apis) == 1:
         api = apis[0]
         package = to_package_name(options.package_name, limit=USER_NAME_LIMIT) if options.package_name else default_package_name(api)
@@ -132,21 +185,7 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
         subpackages = tuple(SubPackage(plan, name) for plan, name in zip(plans, names))
         rendered = render_package(top, version, options.templates, subpackages=subpackages)
         counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))
-    files = rendered.files
-    # The runtime is copied verbatim: its sources are kept black-formatted in the repository.
-    modules = {path for path in files if path.endswith((".py", ".pyi")) and not path.startswith(f"{package}/_runtime/")}
-    for_black = modules if options.format_all else rendered.needs_black
-    black_note = f"; formatting {len(for_black)} with black" if for_black else "; all in black's style without black"
-    report(f"{counts[0]} operations, {counts[1]} models, {len(files)} files{black_note}")
-    try:
-        formatted, count = format_files(files, for_black)
-    except InternalError as exc:
-        if options.templates is None:
-            raise
-        raise InputError(f"{exc}; --templates {options.templates} overrides templates, check them first") from None
-    if for_black:
-        report(f"black formatted {count} of {len(for_black)} modules (the rest came from its cache)")
-    return Generated(tuple(apis), package, formatted, warnings, count, inputs)
+    return package, rendered, counts
 
 
 def _padded(names: tuple[str, ...], count: int) -> tuple[str, ...]:

@@ -32,16 +32,9 @@ from .plan import (
     PlannedOperation,
     PlannedParam,
 )
-
-RUNTIME_DIR = Path(__file__).parent / "runtime"
-
+from .resources import RUNTIME_DIR, builtin_templates_dir
 
 IMPORTS_MARK = "\x00imports\x00"  # control characters never survive the text filters
-
-
-def builtin_templates_dir() -> Path:
-    installed = Path(__file__).parent / "templates"
-    return installed if installed.is_dir() else Path(__file__).parent.parent / "templates"
 
 
 # ---------------------------------------------------------------- escaping filters

@@ -15,10 +15,10 @@ from generator import render
 from generator.format import mode_for
 from generator.layout import lay_out_module
 from generator.pipeline import GenerateOptions, generate
-from tests.conftest import SHARED_SPECS, SPECS
+from tests.conftest import our_root_specs, SHARED_SPECS, SPECS
 from tests.test_hostile_shapes import SPEC as SHAPES_SPEC
 
-OUR_SPECS = sorted(SPECS.rglob("*.yaml"))
+OUR_SPECS = our_root_specs()
 SHARED = [
     "swagger-petstore-v3/openapi.yaml",
     "adyen/CheckoutService-v72.json",

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SPECS
+from tests.conftest import our_root_specs, SPECS
 from tests.support.corpus import Outcome
 from tests.support.exercise import failure_lines, run_exercise
 
-LOCAL_SPECS = sorted(SPECS.rglob("*.yaml")) + sorted(SPECS.rglob("*.json"))
+LOCAL_SPECS = our_root_specs()
 
 
 def problems(report: dict[str, Any], expected_operations: int | None) -> list[str]:

@@ -12,10 +12,10 @@ import pytest
 
 from generator.pipeline import GenerateOptions, generate
 from generator.plan import MODEL_SCOPE_TAKEN, MODULE_SCOPE_TAKEN
-from tests.conftest import SPECS
+from tests.conftest import our_root_specs, SPECS
 from tests.test_hostile_shapes import SPEC as SHAPES_SPEC
 
-OUR_SPECS = sorted(p for p in SPECS.rglob("*.yaml"))
+OUR_SPECS = our_root_specs()
 
 
 def _bindings(body: list[ast.stmt]) -> tuple[list[str], list[str]]:
