@@ -11,11 +11,12 @@ subscript...) marks the file for black instead: see ``format``.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import keyword
 import math
 import re
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -78,29 +79,47 @@ _CLOSE = {")", "]", "}"}
 _STRING = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\"""")
 
 
-def _structure(code: str) -> Iterator[tuple[int, str, int]]:
-    """(index, character, depth before it) of each bracket and comma outside string literals."""
+# A string literal, a bracket, a comma, or the start of a comment or of a string this module
+# does not read (an unterminated one, a triple-quoted one).
+_TOKEN = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|[()\[\]{},#'"]""")
+
+
+class _Scan(NamedTuple):
+    events: tuple[tuple[int, str, int], ...]  # (index, bracket or comma, depth before it)
+    depths: tuple[tuple[int, int], ...]  # (index, depth from there on), at each bracket
+    strings: tuple[tuple[int, int], ...]  # (start, end) of each string literal
+
+
+@functools.lru_cache(maxsize=4096)
+def _scan(code: str) -> _Scan:
+    events: list[tuple[int, str, int]] = []
+    depths: list[tuple[int, int]] = [(0, 0)]
+    strings: list[tuple[int, int]] = []
     depth = 0
-    index = 0
-    while index < len(code):
-        char = code[index]
-        if char in "'\"":
-            match = _STRING.match(code, index)
-            if match is None:
-                raise CannotPromise("a string literal this module does not read")
-            index = match.end()
-            continue
-        if char == "#":
-            raise CannotPromise("a comment inside a statement")
-        if char in _OPEN:
-            yield index, char, depth
+    for match in _TOKEN.finditer(code):
+        token, index = match.group(), match.start()
+        if len(token) > 1:
+            strings.append((index, match.end()))
+        elif token in _OPEN:
+            events.append((index, token, depth))
             depth += 1
-        elif char in _CLOSE:
+            depths.append((index + 1, depth))
+        elif token in _CLOSE:
             depth -= 1
-            yield index, char, depth
-        elif char == ",":
-            yield index, char, depth
-        index += 1
+            events.append((index, token, depth))
+            depths.append((index, depth))
+        elif token == ",":
+            events.append((index, token, depth))
+        elif token == "#":
+            raise CannotPromise("a comment inside a statement")
+        else:
+            raise CannotPromise("a string literal this module does not read")
+    return _Scan(tuple(events), tuple(depths), tuple(strings))
+
+
+def _structure(code: str) -> tuple[tuple[int, str, int], ...]:
+    """(index, character, depth before it) of each bracket and comma outside string literals."""
+    return _scan(code).events
 
 
 def _brackets(code: str) -> list[tuple[int, int]]:
@@ -138,31 +157,15 @@ _STATEMENT_KEYWORDS = ("return ", "yield ", "await ", "async ", "def ", "class "
 
 def _top_level(code: str, token: str) -> list[int]:
     """Indexes of ``token`` (`` = ``, ``: `` or `` | ``) outside brackets and strings."""
-    depth_at = {index: depth for index, _, depth in _structure(code)}
+    scan = _scan(code)
     found = []
-    depth = 0
-    for index in range(len(code)):
-        if index in depth_at:
-            char = code[index]
-            depth = depth_at[index] + (1 if char in _OPEN else 0)
-            continue
-        if depth == 0 and code.startswith(token, index) and not _in_string(code, index):
+    index = code.find(token)
+    while index != -1:
+        depth = scan.depths[bisect.bisect_right(scan.depths, (index, 1 << 30)) - 1][1]
+        if depth == 0 and not any(start <= index < end for start, end in scan.strings):
             found.append(index)
+        index = code.find(token, index + 1)
     return found
-
-
-def _in_string(code: str, index: int) -> bool:
-    position = 0
-    while True:
-        quote = min((i for i in (code.find("'", position), code.find('"', position)) if i != -1), default=-1)
-        if quote == -1 or quote > index:
-            return False
-        match = _STRING.match(code, quote)
-        if match is None:
-            raise CannotPromise("a string literal this module does not read")
-        if match.start() <= index < match.end():
-            return True
-        position = match.end()
 
 
 def _assignment(code: str) -> tuple[str, str | None, str | None] | None:
@@ -371,13 +374,23 @@ def _operand_lines(expression: str, indent: str) -> list[str]:
             lines.append(indent + prefix + operand)  # an atom stays whole, however long
             continue
         pairs = _brackets(operand)
-        if not pairs or pairs[-1][1] != len(operand) - 1 or len(_items(operand[pairs[-1][0] + 1 : -1])) != 1:
+        if not pairs or pairs[-1][1] != len(operand) - 1 or operand[pairs[-1][0]] != "[":
             raise CannotPromise("a union member too long for a line")
         opening = pairs[-1][0]
         lines.append(f"{indent}{prefix}{operand[: opening + 1]}")
-        lines.extend(lay_out(operand[opening + 1 : -1], indent + INDENT))
-        lines.append(f"{indent}{operand[-1]}")
+        lines.extend(_subscript_items(_items(operand[opening + 1 : -1]), indent + INDENT))
+        lines.append(f"{indent}]")
     return lines
+
+
+def _subscript_items(items: list[str], indent: str) -> list[str]:
+    """The items of a split subscript: on one line when they fit, else one per line with a
+    trailing comma (never for a lone item, where the comma would make a tuple)."""
+    if len(items) == 1:
+        return lay_out(items[0], indent)
+    if fits(indent + ", ".join(items)):
+        return [indent + ", ".join(items)]
+    return [line for item in items for line in lay_out(item + ",", indent)]
 
 
 def lay_out_module(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import keyword
 import re
@@ -27,13 +28,14 @@ PYDANTIC_RESERVED = frozenset(
 
 
 def _ascii_words(name: str) -> list[str]:
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    text = name if name.isascii() else unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     text = _WORD_BOUNDARY.sub("_", text)
     return [w for w in _NON_WORD.split(text) if w]
 
 
+@functools.lru_cache(maxsize=65536)  # the same JSON names recur across models and operations
 def snake_case(name: str) -> str:
-    return "_".join(w.lower() for w in _ascii_words(name))
+    return "_".join(_ascii_words(name)).lower()
 
 
 def pascal_case(name: str) -> str:

@@ -29,6 +29,9 @@ SHAPES = [
     ("    ", f"metadata: dict[str, str] | {LONG}M | None = None"),
     ("    ", f"source: str | _models.{LONG} | _models.Charge | _models.ApplicationFee | _models.{LONG}2 | None = None"),
     ("    ", f"allowed_countries: list[{LONG}AllowedCountriesItem]"),
+    ("    ", f"currency_options: dict[str, {LONG}ShippingRateDataFixedAmountCurrencyOptionsValue] | None = None"),
+    ("    ", f"currency_options: dict[str, {LONG}ShippingRateData] | None = None"),
+    ("    ", f"value: dict[str, {LONG}{LONG}] | None = None"),
     ("", f"Alias: TypeAlias = _models.{LONG} | _models.Charge | _models.ApplicationFee | None"),
     ("    ", f'VERIFICATION_DOCUMENT_ISSUE_OR_EXPIRY_DATE_MISSING = "{LONG.lower()}"'),
     ("    ", f'VERIFICATION = "{LONG.lower() * 2}"'),
@@ -68,7 +71,7 @@ def test_lay_out_matches_black_and_keeps_the_code(indent: str, code: str) -> Non
 @pytest.mark.parametrize(
     "code",
     [
-        f"value: dict[str, {LONG}{LONG}] | None = None",  # black would split inside the subscript
+        f"value: {LONG}[{LONG}] | None = {LONG} + {LONG}",  # a value with an operator
         f"{LONG}{LONG} = {LONG}.x + {LONG}.y",  # an operator black splits on
     ],
 )
