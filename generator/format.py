@@ -1,6 +1,8 @@
 """Format stage: black as a library, in parallel, with a cache keyed by the unformatted text.
 
-A regeneration re-formats only the files whose unformatted text changed.
+Black runs only on the modules ``layout`` cannot promise are in its style (or on every
+module with ``--format``), so it is imported only when it has work; a regeneration
+re-formats only the files whose unformatted text changed.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
-import black
-from black.mode import Mode, TargetVersion
+from typing import TYPE_CHECKING
 
 from .errors import InternalError
 
-MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100)
-STUB_MODE = Mode(target_versions={TargetVersion.PY310}, line_length=100, is_pyi=True)
-_BLACK_VERSION = importlib.metadata.version("black")
+if TYPE_CHECKING:  # black loads when there is something to format
+    from black.mode import Mode
 # Characters of unformatted text below which a process pool costs more than it saves;
 # ACCESSGEN_PARALLEL_THRESHOLD overrides it (0 always uses the pool when there are 2+ files).
 _PARALLEL_THRESHOLD = 400_000
@@ -42,17 +42,22 @@ def cache_dir() -> Path | None:
 
 def _key(text: str, mode: Mode) -> str:
     digest = hashlib.sha256()
-    digest.update(f"black={_BLACK_VERSION};mode={mode!r}\n".encode())
+    digest.update(f"black={importlib.metadata.version('black')};mode={mode!r}\n".encode())
     digest.update(text.encode("utf-8"))
     return digest.hexdigest()
 
 
 def mode_for(path: str) -> Mode:
-    """Black's mode for a generated file: stubs (``.pyi``) have rules of their own."""
-    return STUB_MODE if path.endswith(".pyi") else MODE
+    """Black's mode for a generated file (line length 100, Python 3.10); stubs (``.pyi``) have
+    rules of their own."""
+    from black.mode import Mode, TargetVersion
+
+    return Mode(target_versions={TargetVersion.PY310}, line_length=100, is_pyi=path.endswith(".pyi"))
 
 
 def format_source(path: str, text: str) -> str:
+    import black
+
     try:
         return black.format_str(text, mode=mode_for(path))
     except Exception as exc:  # a template bug, never bad user input: say where

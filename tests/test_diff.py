@@ -164,6 +164,10 @@ CASES: dict[str, tuple[Callable[[Spec], object], set[tuple[str, str, bool]]]] = 
         lambda s: op(s, "/accounts/{accountId}").__setitem__("tags", ["ledger"]),
         {("operation-moved", "accounts.get_account", True)},
     ),
+    "tag removed: the operation moves to its resource's group": (
+        lambda s: op(s, "/health").pop("tags"),
+        {("operation-moved", "meta.get_health", True)},
+    ),
     "path changed, same method name": (
         lambda s: move_path(s, "/health", "/healthz"),
         {("operation-path-changed", "meta.get_health", False)},
@@ -333,6 +337,13 @@ def test_each_kind_of_change_is_classified(case: str, base_api: Api, tmp_path: P
     assert len(report.changes) == len(expected)
     assert report.breaking is any(breaking for _, _, breaking in expected)
     assert report.suggested_bump == ("major" if report.breaking else "patch" if all(k in ("operation-path-changed", "scopes-removed") for k, _, _ in expected) else "minor")
+
+
+def test_an_untagged_operation_stays_where_its_resource_names_the_group(base_api: Api, tmp_path: Path) -> None:
+    new = yaml.safe_load(BASE)
+    op(new, "/transfers", "post").pop("tags")  # untagged operations group by their path's resource
+    report = diff_apis(base_api, load_api(write(tmp_path, "new.yaml", new))[0])
+    assert report.changes == () and report.suggested_bump == "none", render_text(report)
 
 
 def test_root_security_added_makes_public_operations_token_required(tmp_path: Path) -> None:

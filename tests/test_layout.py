@@ -7,7 +7,9 @@ import ast
 import black
 import pytest
 
-from generator.format import MODE
+from generator.format import mode_for
+
+MODE = mode_for("module.py")
 from generator.layout import CannotPromise, lay_out, lay_out_module, python_literal, python_string
 
 LONG = "PostCheckoutSessionsRequestPaymentMethodOptionsCustomerBalanceBankTransfer"

@@ -15,7 +15,9 @@ import black
 import pytest
 
 from generator import __version__
-from generator.format import MODE
+from generator.format import mode_for
+
+MODE = mode_for("module.py")
 from generator.pipeline import GenerateOptions, generate, pep440_version
 from generator.render import RUNTIME_DIR
 from generator.write import write_output
