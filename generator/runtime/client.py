@@ -163,6 +163,11 @@ class OperationSpec(Generic[T]):
         return all(not alternative for alternative in self.security)
 
     @cached_property
+    def responses_by_code(self) -> dict[int, ResponseSpec | None]:
+        """The response spec of each status code met so far (filled by the client)."""
+        return {}
+
+    @cached_property
     def responses_by_status(self) -> dict[str, ResponseSpec]:
         by_status: dict[str, ResponseSpec] = {}
         for spec in self.responses:
@@ -254,6 +259,10 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, port
 
 
+def _names_accept(headers: Mapping[str, str]) -> bool:
+    return any(name.lower() == "accept" for name in headers)
+
+
 def _drop_header(headers: dict[str, str], name: str) -> None:
     lowered = name.lower()
     for key in [key for key in headers if key.lower() == lowered]:
@@ -286,7 +295,9 @@ class ClientCore:
         }
         self._session = session
         self._headers = dict(headers or {})
+        self._accept_chosen = _names_accept(self._headers)  # else each call sends its own Accept
         self._chosen: dict[int, tuple[OperationSpec[Any], tuple[str, ...]]] = {}
+        self._token_alternatives: dict[tuple[str, ...], bool] = {}
         self.max_retries = _check_retries(max_retries)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise TypeError("retry_policy must be a RetryPolicy")
@@ -325,6 +336,7 @@ class ClientCore:
             derived.max_retries = _check_retries(max_retries)
         if headers is not None:
             derived._headers = {**self._headers, **headers}
+            derived._accept_chosen = _names_accept(derived._headers)
         if strict_validation is not None:
             derived.strict_validation = bool(strict_validation)
         if retry_policy is not None:
@@ -368,7 +380,12 @@ class ClientCore:
         )
 
     def uses_token(self, alternative: tuple[str, ...]) -> bool:
-        return any(self._schemes[name].kind == "token" for name in alternative)
+        known = self._token_alternatives.get(alternative)
+        if known is None:
+            known = self._token_alternatives[alternative] = any(
+                self._schemes[name].kind == "token" for name in alternative
+            )
+        return known
 
     def apply_fixed_credentials(self, prepared: _Prepared, alternative: tuple[str, ...]) -> None:
         for name in alternative:
@@ -435,7 +452,7 @@ class ClientCore:
                 )
         if "/." in path:
             path = keep_dot_segments(path)
-        if op.accept and not any(name.lower() == "accept" for name in headers):
+        if op.accept and not self._accept_chosen:
             headers["Accept"] = op.accept
         prepared = _Prepared(op.method.upper(), self._base_path + path, params, headers, cookies)
         prepared.operation = op.operation_id
@@ -752,12 +769,17 @@ _CoreT = TypeVar("_CoreT", bound=ClientCore)
 
 def _response_spec(op: OperationSpec[Any], status: int) -> ResponseSpec | None:
     """The declared response for a status: exact, then its range (2XX), then default."""
+    known = op.responses_by_code
+    if status in known:
+        return known[status]
     by_status = op.responses_by_status
-    return (
+    spec = (
         by_status.get(str(status))
         or by_status.get(f"{str(status)[0]}XX")
         or by_status.get("default")
     )
+    known[status] = spec
+    return spec
 
 
 def _decode(spec: ResponseSpec, content: bytes) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 import json
 import uuid
 from collections.abc import Mapping
@@ -59,7 +60,14 @@ def keep_dot_segments(path: str) -> str:
     )
 
 
+# Characters a path segment carries as they are (RFC 3986 unreserved): the common case, which
+# needs neither conversion nor quoting.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
+
+
 def encode_path(name: str, value: Any, style: str, explode: bool) -> str:
+    if type(value) is str and style == "simple" and _UNRESERVED.fullmatch(value):
+        return value
     data = to_jsonable(value)
 
     def q(text: str) -> str:

@@ -633,6 +633,9 @@ class Session:
 
     def access_token(self) -> str:
         """A valid access token, refreshed first if it expires within the leeway."""
+        fresh = self._fresh_token()
+        if fresh is not None:
+            return fresh.access_token
         token, flight, lead, current = self._enter(_USE, None, is_async=False)
         if token is not None:
             return token.access_token
@@ -664,6 +667,9 @@ class Session:
 
         Never blocks the event loop while another thread or task refreshes.
         """
+        fresh = self._fresh_token()
+        if fresh is not None:
+            return fresh.access_token
         token, flight, lead, current = self._enter(_USE, None, is_async=True)
         if token is not None:
             return token.access_token
@@ -869,6 +875,17 @@ class Session:
         error.__context__ = None
         error.__traceback__ = None
         return error
+
+    def _fresh_token(self) -> TokenSet | None:
+        """The current token when it is plainly usable, read without the lock: the common case
+        of every call. Anything else (no token, ended, due for a refresh) takes the locked path,
+        which decides exactly as ``_usable_locked`` does."""
+        token, refresh_at = self._token, self._refresh_at
+        if token is None or self._ended is not None:
+            return None
+        if self._refresher is None:
+            return None if token.expires_within(0.0, now=self._clock()) else token
+        return token if refresh_at is None or self._clock() < refresh_at else None
 
     def _usable_locked(self) -> TokenSet | None:
         """The current token if it may be handed out as is, else ``None`` (refresh)."""
