@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/scale.py                      # 1,000 / 2,000 / 5,000 / 10,000 operations
     .venv/bin/python bench/scale.py --sizes 1000 10000 --repeat 3
+    .venv/bin/python bench/scale.py --one-group          # all untagged under /v1/items: one module
 
 Each spec is synthetic and shaped like a real API: ten operations per tag (list, create, get,
 update, delete on two resources), each resource with its own models, query, path and header
@@ -92,7 +93,15 @@ def resource_paths(tag: str, name: str) -> tuple[dict[str, Any], dict[str, Any]]
     return paths, models
 
 
-def synthetic_spec(operations: int) -> dict[str, Any]:
+def untagged(path_item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        method: {k: v for k, v in op.items() if k != "tags"} if method != "parameters" else op
+        for method, op in path_item.items()
+    }
+
+
+def synthetic_spec(operations: int, one_group: bool = False) -> dict[str, Any]:
+    """``operations`` operations in groups of ten, or (``one_group``) untagged under one resource."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {
         "Problem": {"type": "object", "properties": {"title": {"type": "string"}, "status": {"type": "integer"}}}
@@ -100,6 +109,8 @@ def synthetic_spec(operations: int) -> dict[str, Any]:
     for index in range(operations // 10):
         for name in ("widget", "gadget"):
             more_paths, models = resource_paths(f"group{index}", name)
+            if one_group:  # every path under /v1/items/..., no tags: one API group of them all
+                more_paths = {f"/v1/items{path}": untagged(item) for path, item in more_paths.items()}
             paths.update(more_paths)
             schemas.update(models)
     return {
@@ -115,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
     parser.add_argument("--repeat", type=int, default=2, help="runs per size, interleaved")
+    parser.add_argument("--one-group", action="store_true", help="every operation untagged under one resource: one huge API module")
     args = parser.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory() as scratch:
@@ -122,7 +134,7 @@ def main() -> None:
         specs = {}
         for size in args.sizes:
             specs[size] = root / f"scale-{size}.json"
-            specs[size].write_text(json.dumps(synthetic_spec(size)))
+            specs[size].write_text(json.dumps(synthetic_spec(size, args.one_group)))
         pycache = root / "pycache"
         command = accessgen_command()
         # A warm-up, so every run reads compiled bytecode as an installed accessgen does.
