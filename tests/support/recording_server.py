@@ -44,6 +44,10 @@ class Reply:
         return json.dumps(self.body).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many clients connect at once; a full backlog would stall them
+
+
 class RecordingServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -84,7 +88,7 @@ class RecordingServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
