@@ -444,7 +444,7 @@ class Planner:
         if isinstance(model, AliasModel):
             return PlannedModel("alias", name, model.description, target=self.annotation(model.target))
         fields = []
-        names = unique([attribute_name(p.json_name, avoid=FIELD_TAKEN) for p in model.properties], taken=FIELD_TAKEN)
+        names = _field_names([p.json_name for p in model.properties])
         for prop, field_name in zip(model.properties, names):
             annotation = self.annotation(prop.type)
             optional = not prop.required or prop.read_only or prop.write_only
@@ -812,6 +812,24 @@ def _resource_of(path: str) -> str:
         if segment and "{" not in segment and segment.lower() != "api" and not _VERSION_SEGMENT.match(segment):
             return segment
     return "default"
+
+
+def _field_names(json_names: list[str]) -> list[str]:
+    """The attribute of each property: unique, clear of what models hold, and never another
+    property's JSON name (models accept attribute names too, so ``user_name`` of ``userName_``
+    would take the value sent for a property called ``user_name``)."""
+    others = set(json_names)
+    used: set[str] = set()
+    names = []
+    for json_name in json_names:
+        base = attribute_name(json_name, avoid=FIELD_TAKEN)
+        candidate, n = base, 2
+        while candidate in used or candidate in FIELD_TAKEN or (candidate in others and candidate != json_name):
+            candidate = f"{base}_{n}"
+            n += 1
+        used.add(candidate)
+        names.append(candidate)
+    return names
 
 
 def _enum_is_class(model: EnumModel) -> bool:

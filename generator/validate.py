@@ -98,10 +98,11 @@ class PendingValidation:
     def result(self) -> ValidationResult:
         if self._result is None:
             findings = self._validator_findings()
-            diagnostics = _diagnostics(self.source, findings)
-            diagnostics.extend(_semantic_findings(self.source))
+            diagnostics = _diagnostics(self.source, findings, strict=self.strict)
+            semantic = list(_semantic_findings(self.source))
             if self.strict:
-                diagnostics = [Diagnostic(d.message, d.location, "error") for d in diagnostics]
+                semantic = [Diagnostic(d.message, d.location, "error") for d in semantic]
+            diagnostics.extend(semantic)
             errors = [d for d in diagnostics if d.severity == "error"]
             if errors:
                 raise SpecError(errors)
@@ -388,6 +389,8 @@ def _replace_at(tree: Any, pointer: str, value: Any) -> Any:
 _REF_OPERATION = "an operation given by $ref is not allowed by OpenAPI; accessgen resolves it"
 _PATTERN = "pattern uses syntax Python's re does not accept"
 _DUPLICATE_ENUM = "an enum lists a value more than once"
+# The validator's own limits, which say nothing about the spec: warnings even with --strict.
+_VALIDATOR_GAVE_UP = "openapi-spec-validator could not finish"
 
 
 def _classify(message: str, validator: Any, pointer: str, node: Any, type_name: str) -> tuple[str, bool, str]:
@@ -450,10 +453,10 @@ class _ValidatorRun:
                 located.extend(self._located(error))
         except RecursionError:
             message = "openapi-spec-validator could not check this document (nesting too deep)"
-            return Phase(located, Finding(message, root, "", True, message))
+            return Phase(located, Finding(message, root, "", True, _VALIDATOR_GAVE_UP))
         except Exception as exc:  # the validator is third-party code fed untrusted input
             message = f"openapi-spec-validator failed on this document ({type(exc).__name__}); accessgen's own checks still apply"
-            return Phase(located, Finding(message, root, "", True, message))
+            return Phase(located, Finding(message, root, "", True, _VALIDATOR_GAVE_UP))
         return Phase(located, None)
 
     def read_digests(self) -> dict[Path, str]:
@@ -610,8 +613,9 @@ def _meta_errors(keyword: Any, schema: Any, schema_value: Any, first: Any) -> li
     return errors
 
 
-def _diagnostics(source: SpecSource, findings: list[Finding]) -> list[Diagnostic]:
-    """Findings as located diagnostics: in a stable order, each kind past ``SHOWN_PER_KIND`` summed up."""
+def _diagnostics(source: SpecSource, findings: list[Finding], *, strict: bool = False) -> list[Diagnostic]:
+    """Findings as located diagnostics: in a stable order, each kind past ``SHOWN_PER_KIND`` summed
+    up; with ``strict``, every finding about the spec is an error."""
     ordered = sorted(findings, key=lambda f: (str(f.document), _pointer_order(f.pointer), f.message))
     by_kind: dict[str, list[Finding]] = {}
     for finding in ordered:
@@ -626,9 +630,13 @@ def _diagnostics(source: SpecSource, findings: list[Finding]) -> list[Diagnostic
             shown.append((rest[0], f"{len(rest)} more like the above ({_short(kind)}), from here on, in {where}"))
     lines = _lines(source, [finding for finding, _ in shown])
     return [
-        Diagnostic(message, _location(finding, lines), "warning" if finding.benign else "error")
+        Diagnostic(message, _location(finding, lines), "warning" if _is_warning(finding, strict) else "error")
         for finding, message in shown
     ]
+
+
+def _is_warning(finding: Finding, strict: bool) -> bool:
+    return finding.benign and (not strict or finding.kind == _VALIDATOR_GAVE_UP)
 
 
 def _pointer_order(pointer: str) -> list[tuple[int, int | str]]:

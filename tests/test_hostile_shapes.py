@@ -89,6 +89,10 @@ SPEC: dict[str, Any] = {
                     "type": {"type": "string"},
                 },
             },
+            "Clash": {
+                "type": "object",
+                "properties": {"userName_": {"type": "string"}, "user_name": {"type": "array", "items": {"type": "integer"}}},
+            },
             "SelfList": {"type": "array", "items": {"$ref": "#/components/schemas/SelfList"}},
             "SelfMap": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/SelfMap"}},
             "Frequency": {"type": "string", "enum": ["DAY", "WEEK", "WEEK", "MONTH"]},
@@ -133,6 +137,13 @@ def test_names_keep_clear_of_what_each_module_imports(shapes: tuple[ModuleType, 
     holder = pkg.models.Holder.model_validate({"it": {"n": 1}, "m": {"n": 2}, "tv": {"n": 3}, "big": BIG, "warnings": ["w"], "id": "i", "type": "t"})
     assert type(holder.it).__name__ == "Iterator" and type(holder.m).__name__ == "Mapping" and holder.big == BIG
     assert (holder.warnings, holder.id, holder.type) == (["w"], "i", "t"), "common field names stay as they are"
+
+
+def test_an_attribute_is_never_another_property_s_json_name(shapes: tuple[ModuleType, Path, Any]) -> None:
+    pkg, _, _ = shapes
+    clash = pkg.models.Clash.model_validate({"userName_": "ann", "user_name": [1, 2]})
+    assert (clash.user_name_2, clash.user_name) == ("ann", [1, 2])
+    assert clash.model_dump(by_alias=True, exclude_unset=True) == {"userName_": "ann", "user_name": [1, 2]}
 
 
 def test_file_names_are_short_and_never_reserved_by_windows(shapes: tuple[ModuleType, Path, Any]) -> None:
