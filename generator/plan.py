@@ -294,6 +294,7 @@ class Planner:
         self.model_modules = self._model_modules()
         self.schemes = {s.name: s for s in api.security_schemes}
         self._module_context: str | None = None  # set while planning one models module
+        self._recursive_aliases: set[str] = set()  # keys of aliases that name themselves (plan_models)
 
     def _model_modules(self) -> dict[str, str]:
         """Model key -> models submodule: buckets by initial letters, so adding a model touches one file."""
@@ -394,6 +395,7 @@ class Planner:
         """Classes by name, then aliases each after the aliases its value needs at import."""
         references = self._alias_references()
         recursive = _in_cycles(references)
+        self._recursive_aliases = recursive
         planned = {m.key: self._model(m) for m in self.api.models}
         for key in recursive:
             planned[key] = dataclasses.replace(planned[key], recursive=True)
@@ -600,7 +602,9 @@ class Planner:
         keyword.extend(OPTION_PARAMS)
         success = _success_responses(op)
         returns = _dedupe([self._response_annotation(r) for r in success]) or ["None"]
-        if "Any" in returns:
+        if "Any" in returns or (len(returns) > 1 and self._names_recursive_alias(r.type for r in success)):
+            # mypy (2.4) mis-simplifies unions of recursive aliases (`Tree | Forest` where both
+            # are maps of themselves) and then rejects the generated call: such a union is Any.
             returns = ["Any"]
         return_annotation = " | ".join(r for r in returns if r != "None") + (" | None" if "None" in returns and len(returns) > 1 else "") if returns != ["None"] else "None"
         item_annotation = "Any"
@@ -622,6 +626,12 @@ class Planner:
             security_class=op.security.security_class.value,
             pagination=None if op.pagination is None else "cursor" if op.pagination.cursor_parameter else "link",
         )
+
+    def _names_recursive_alias(self, types: Iterable[TypeExpr]) -> bool:
+        found: set[str] = set()
+        for t in types:
+            _collect_refs(t, self._recursive_aliases, found)
+        return bool(found)
 
     def _response_annotation(self, response: Any) -> str:
         if response.kind == "empty":
