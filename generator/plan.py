@@ -169,6 +169,8 @@ class PlannedParam:
     description: str | None
     positional: bool
     async_annotation: str | None = None  # where the async client accepts more (async iterables)
+    location: str = ""  # "path", "query", "header", "cookie", "body"; "" for the per-call options
+    spec_name: str = ""  # the parameter's name in the spec; for the body, its media type
 
 
 OPTION_PARAMS = (
@@ -197,6 +199,44 @@ class PlannedOperation:
     security_class: str
     pagination: str | None  # "link" or "cursor" when the operation has an iter_ method
     stream_name: str | None = None  # the variant reading a binary response in chunks
+    # What the API reference (API.md) shows besides the signature.
+    http_method: str = ""  # "GET"
+    path: str = ""
+    operation_id: str | None = None
+    summary: str | None = None
+    security: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...] = ()  # alternatives of (scheme, scopes)
+    success_statuses: tuple[str, ...] = ()
+    errors: tuple[PlannedError, ...] = ()  # declared statuses that raise
+    runtime_errors: tuple[str, ...] = ()  # errors besides those every call may raise
+    idempotency_header: str | None = None  # the header the `idempotency_key` option sets
+
+
+@dataclass(frozen=True)
+class PlannedError:
+    """A response status an operation declares that makes a call raise."""
+
+    status: str  # "404", "4XX", "default"
+    exception: str  # the runtime's class for it ("NotFoundError"); "ApiError" for "default"
+    body: str  # the annotation of the parsed body the error carries ("None" when empty)
+    description: str | None
+
+
+# The runtime's error class for each status it names (generator/runtime/errors.py _BY_STATUS);
+# tests/test_api_reference.py checks the two agree.
+STATUS_ERRORS = {
+    400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
+    409: "ConflictError", 422: "UnprocessableEntityError", 429: "RateLimitError",
+}
+
+
+def error_class(status: str) -> str:
+    """The error a response with the declared ``status`` raises ("404", "4XX", "default")."""
+    upper = status.upper()
+    if upper == "DEFAULT":
+        return "ApiError"
+    if upper.isdigit() and int(upper) in STATUS_ERRORS:
+        return STATUS_ERRORS[int(upper)]
+    return {"4": "ClientSideError", "5": "InternalServerError"}.get(upper[:1], "UnexpectedStatusError")
 
 
 @dataclass(frozen=True)
@@ -250,6 +290,7 @@ class PackagePlan:
     openid_configuration_url: str | None = None
     authorization_url: str | None = None
     default_scopes: tuple[str, ...] = ()
+    call_options: tuple[PlannedParam, ...] = OPTION_PARAMS  # what every method takes after its own parameters
 
 
 # ---------------------------------------------------------------- patterns
@@ -573,7 +614,7 @@ class Planner:
                 default = "None"
                 if not annotation.endswith("| None") and annotation not in ("Any", "None"):
                     annotation += " | None"
-            signature.append(PlannedParam(pname, annotation, default, param.description, param.location == "path"))
+            signature.append(PlannedParam(pname, annotation, default, param.description, param.location == "path", location=param.location, spec_name=param.name))
         body_arg = None
         if op.request_body is not None:
             body = op.request_body
@@ -592,7 +633,7 @@ class Planner:
                     annotation += " | None"
                     async_annotation = async_annotation and async_annotation + " | None"
             body_arg = "body"
-            signature.append(PlannedParam("body", annotation, default, body.description, False, async_annotation))
+            signature.append(PlannedParam("body", annotation, default, body.description, False, async_annotation, location="body", spec_name=body.media_type))
         # Required keyword arguments first reads better and is what users expect.
         positional = [p for p in signature if p.positional]
         keyword = [p for p in signature if not p.positional]
@@ -621,7 +662,36 @@ class Planner:
             deprecated=op.deprecated,
             security_class=op.security.security_class.value,
             pagination=None if op.pagination is None else "cursor" if op.pagination.cursor_parameter else "link",
+            http_method=op.method.upper(),
+            path=op.path,
+            operation_id=op.operation_id,
+            summary=op.summary,
+            security=tuple(tuple((use.scheme, use.scopes) for use in req.schemes) for req in op.security.alternatives),
+            success_statuses=tuple(r.status for r in success),
+            errors=self._errors(op),
+            runtime_errors=self._runtime_errors(op, success),
+            idempotency_header=key_param.name if key_param is not None else None,
         )
+
+    def _errors(self, op: Operation) -> tuple[PlannedError, ...]:
+        """The declared responses that raise (every status but 2xx), exact codes first, ``default`` last."""
+        failing = [r for r in op.responses if not r.status.startswith("2")]
+        failing.sort(key=lambda r: (r.status.lower() == "default", not r.status.isdigit(), r.status.upper()))
+        return tuple(PlannedError(r.status, error_class(r.status), self._response_annotation(r), r.description) for r in failing)
+
+    def _runtime_errors(self, op: Operation, success: list[Any]) -> tuple[str, ...]:
+        """What a call may raise besides connection errors and status errors, by what the operation is."""
+        names = []
+        security_class = op.security.security_class
+        if security_class is not SecurityClass.PUBLIC:
+            names.append("MissingCredentialsError")
+        if security_class in (SecurityClass.TOKEN_REQUIRED, SecurityClass.TOKEN_OPTIONAL):
+            names += ["SessionExpiredError", "TokenRefreshError"]
+        if any(r.kind == "json" for r in success):
+            names.append("ResponseValidationError")
+        if op.pagination is not None and not op.pagination.cursor_parameter:
+            names.append("PaginationError")
+        return tuple(names)
 
     def _response_annotation(self, response: Any) -> str:
         if response.kind == "empty":

@@ -1,7 +1,8 @@
 """Render stage: the package plan through jinja2 templates into source strings.
 
 Every spec-derived string reaches a template through ``pystr`` (a Python string
-literal), ``docstring`` (a docstring that cannot close early) or ``oneline``;
+literal), ``docstring`` (a docstring that cannot close early) or ``oneline``, and in
+markdown through ``md`` (text), ``mdcode`` (a code span) or ``mdblock`` (a fenced block);
 identifiers come from the planner's single sanitizer.
 """
 
@@ -116,6 +117,84 @@ def tomlstr(value: Any) -> str:
     return '"' + _TOML_CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", escaped) + '"'
 
 
+# Markdown. Spec text must stay text: no emphasis, link, image, raw HTML, entity, math, table
+# cell break or line-start construct (heading, list, quote, thematic break) may come out of it.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~$])")
+_MD_ORDERED = re.compile(r"\d+(?=[.)])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def _md_line(value: Any) -> str:
+    return " ".join(_CONTROL.sub(" ", _encodable(str(value))).split())
+
+
+def md(value: Any, inline: bool = False) -> str:
+    """Spec text as one line of markdown text, every character shown as written; ``inline``
+    where other text comes before it on its line (it cannot start a heading or a list there)."""
+    text = _MD_INLINE.sub(r"\\\1", _md_line(value).replace("&", "&amp;"))
+    if inline:
+        return text
+    # What would begin a heading, a list or a thematic break where the text starts a line.
+    if text[:1] in ("#", "+", "=", "-"):
+        return "\\" + text
+    ordered = _MD_ORDERED.match(text)
+    return text[: ordered.end()] + "\\" + text[ordered.end() :] if ordered else text
+
+
+def mdcode(value: Any, table: bool = False) -> str:
+    """Spec text (or an annotation) as an inline code span that no backtick in it can close;
+    ``table`` for a table cell, where a pipe would end the cell."""
+    text = _md_line(value)
+    if not text:
+        return "` `"
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def mdblock(value: Any, info: str = "") -> str:
+    """A fenced code block holding ``value`` verbatim, fenced by more backticks than any run in it."""
+    lines = [_CONTROL.sub(" ", line).rstrip() for line in _encodable(str(value)).splitlines()]
+    fence = "`" * max(3, max((len(run) for run in _BACKTICKS.findall(str(value))), default=0) + 1)
+    return "\n".join([fence + info, *lines, fence])
+
+
+def mdanchor(heading: str) -> str:
+    """The anchor a code host gives a heading of ours (GitHub's rule: lower case, punctuation
+    other than ``-`` and ``_`` dropped, spaces as hyphens); our headings hold identifiers only."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def security_md(op: PlannedOperation) -> str:
+    """An operation's security alternatives in markdown: "`a` (scopes `x`) and `b` or no credentials"."""
+    if op.security_class == "public":
+        return "never sends a credential"
+    alternatives = []
+    for alternative in op.security:
+        schemes = [mdcode(scheme) + (f" (scopes {', '.join(mdcode(s) for s in scopes)})" if scopes else "") for scheme, scopes in alternative]
+        alternatives.append(" and ".join(schemes) if schemes else "no credentials")
+    return " or ".join(alternatives)
+
+
+def reference_signature(op: PlannedOperation, call: str, name: str | None = None, returns: str | None = None) -> str:
+    """A method as API.md shows it: ``call.name(params, **options) -> returns``, the per-call
+    options (the same for every method) as ``**options``, one parameter a line when long."""
+    own = [p for p in op.signature_params if p.location]
+    parts = [f"{p.name}: {p.annotation}" for p in own if p.positional]
+    keyword = [f"{p.name}: {p.annotation}" + (f" = {p.default}" if p.default is not None else "") for p in own if not p.positional]
+    if keyword:
+        parts += ["*", *keyword]
+    parts.append("**options")
+    head = f"{call}.{name or op.name}("
+    tail = f") -> {returns or op.return_annotation}"
+    line = head + ", ".join(parts) + tail
+    if len(line) <= 100:
+        return line
+    return head + "\n" + "".join(f"    {part},\n" for part in parts) + tail.lstrip()
+
+
 def field_default(field: PlannedField) -> str:
     args = []
     if field.default is not None:
@@ -167,6 +246,12 @@ FILTERS: dict[str, Callable[..., str]] = {
     "field_default": field_default,
     "signature": signature,
     "call_tuple": call_tuple,
+    "md": md,
+    "mdcode": mdcode,
+    "mdblock": mdblock,
+    "reference_signature": reference_signature,
+    "mdanchor": mdanchor,
+    "security_md": security_md,
 }
 
 
@@ -306,6 +391,7 @@ def _render_files(
         files[f"{pkg}/__init__.py"] = _package_init(env, plan, up="")
     files["pyproject.toml"] = env.get_template("pyproject.toml.jinja").render(plan=plan, version=package_version)
     files["README.md"] = env.get_template("README.md.jinja").render(plan=plan, subpackages=subpackages)
+    files["API.md"] = env.get_template("API.md.jinja").render(plan=plan, subpackages=subpackages)
     return files
 
 
