@@ -159,6 +159,7 @@ class PlannedModel:
     has_read_only: bool = False
     module: str = ""  # the models submodule it lives in; "" for models/__init__.py
     recursive: bool = False  # an alias whose value names itself, directly or through other aliases
+    key: str = ""  # the IR model's key
 
 
 @dataclass(frozen=True)
@@ -476,7 +477,7 @@ class Planner:
             planned = self._model_in_context(model)
         finally:
             self._module_context = None
-        return dataclasses.replace(planned, module=self.model_modules[model.key])
+        return dataclasses.replace(planned, module=self.model_modules[model.key], key=model.key)
 
     def _model_in_context(self, model: Model) -> PlannedModel:
         name = self.class_names[model.key]

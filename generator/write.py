@@ -4,6 +4,9 @@ A manifest records the files accessgen generated, so the next run deletes the st
 and carries every other entry over unchanged (a user's ``custom.py``, a symbolic link to a
 folder of theirs: hard-linked into the new tree, so they keep their inode, mode and
 times). A run that fails before the swap leaves the previous output exactly as it was.
+The manifest also keeps the release record of ``release.py`` (the version written and the
+API surface of each spec), one JSON line per operation and model so that it diffs well;
+user files a run updates (a changelog) are written into the new tree, swapped in with it.
 
 Beside OUT live, for the length of a run, a staging folder
 ``.OUT.accessgen-new-<pid>-<start>-*`` (and, where the two folders cannot be exchanged
@@ -27,10 +30,11 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import OutputError
 from .files import UnreadableFile, read_regular_file
@@ -74,6 +78,10 @@ class Provenance:
     specs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     fingerprint: str | None = None
+    release: Mapping[str, Any] | None = None  # release.Release.record()
+
+
+_RECORD_LISTS = ("operations", "models")  # lists of the release record written one item a line
 
 
 def manifest_text(
@@ -89,10 +97,51 @@ def manifest_text(
             inputs=sorted(provenance.inputs),
             fingerprint=provenance.fingerprint,
         )
-    return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    lines: list[str] = []
+    if provenance.release is not None:
+        payload["release"] = _with_placeholders(provenance.release, lines)
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    for index, line in enumerate(lines):
+        text = text.replace(json.dumps(_placeholder(index)), line, 1)
+    return text
+
+
+def _placeholder(index: int) -> str:
+    return f"\x00record {index}\x00"  # no spec text can hold a NUL: records are JSON-escaped
+
+
+def _with_placeholders(value: Any, lines: list[str]) -> Any:
+    """``value`` with each item of its ``operations`` and ``models`` lists replaced by a
+    placeholder, and the item's compact JSON appended to ``lines``."""
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in _RECORD_LISTS and isinstance(item, list):
+                result[key] = []
+                for record in item:
+                    result[key].append(_placeholder(len(lines)))
+                    lines.append(json.dumps(record, separators=(", ", ": ")))  # its keys in the order written
+            else:
+                result[key] = _with_placeholders(item, lines)
+        return result
+    return value
 
 
 def read_manifest(out: Path) -> set[str] | None:
+    data = _manifest(out)
+    if data is None:
+        return None
+    return {str(p) for p in data["files"]}
+
+
+def read_release_record(out: Path) -> tuple[bool, Any]:
+    """(whether ``out`` has a manifest, the release record it keeps or None)."""
+    out = _output_path(out)
+    data = _manifest(out) if out.is_dir() else None
+    return data is not None, (data or {}).get("release")
+
+
+def _manifest(out: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(read_regular_file(out / MANIFEST).decode("utf-8"))
     except UnreadableFile as exc:
@@ -110,7 +159,8 @@ def read_manifest(out: Path) -> set[str] | None:
         raise OutputError(
             f"{out / MANIFEST} is not an accessgen manifest; delete it to start afresh"
         )
-    return {str(p) for p in files}
+    manifest: dict[str, Any] = data
+    return manifest
 
 
 def _output_path(out: Path) -> Path:
@@ -428,7 +478,11 @@ def write_output(
     *,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_wait: Callable[[str], None] | None = None,
+    user_updates: Mapping[str, Callable[[str | None], str]] | None = None,
 ) -> Changes:
+    """Write ``files`` to ``out`` and swap them in. ``user_updates`` maps paths of user files
+    (not generated, not in the manifest) to a function of their current text (None when there
+    is none) giving their new text: it runs under the lock, its result goes in with the swap."""
     out = _output_path(out)
     _check_target(out)
     with _locked(out, lock_timeout, on_wait):
@@ -437,11 +491,13 @@ def write_output(
         previous = read_manifest(out) if out.is_dir() else None
         tree = _scan(out)
         user = _user_entries(out, tree, files, previous or set())
-        tree = _Tree(_kept_directories(tree, user, previous or set(), files), tree.entries)
+        updated = _user_updates(out, user_updates or {}, files, previous or set())
+        user = [entry for entry in user if entry not in updated]
+        tree = _Tree(_kept_directories(tree, user + list(updated), previous or set(), files), tree.entries)
         changes = diff_output(out, files)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=_staging_prefix(out, "new")))
         try:
-            _fill(staging, out, files, generator, provenance, tree, user)
+            _fill(staging, out, {**files, **updated}, generator, provenance, tree, user, manifest_files=files)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise OutputError(f"cannot write the output: {exc}") from None
@@ -452,6 +508,27 @@ def write_output(
     return changes
 
 
+def _user_updates(
+    out: Path, updates: Mapping[str, Callable[[str | None], str]], files: dict[str, str], ours: set[str]
+) -> dict[str, str]:
+    """The new text of each user file to update, from its current one."""
+    result = {}
+    for path, update in sorted(updates.items()):
+        if path in files or path in ours or path == MANIFEST:
+            raise OutputError(f"{out / path} is a file accessgen generates; it cannot be a file of yours too")
+        target = out / path
+        current = None
+        if os.path.lexists(target):
+            if not stat.S_ISREG(os.lstat(target).st_mode):
+                raise OutputError(f"{target} is not a regular file; accessgen only updates regular files")
+            try:
+                current = read_regular_file(target).decode("utf-8")
+            except (UnreadableFile, UnicodeDecodeError) as exc:
+                raise OutputError(f"{target} cannot be read as UTF-8 text ({exc})") from None
+        result[path] = update(current)
+    return result
+
+
 def _fill(
     staging: Path,
     out: Path,
@@ -460,6 +537,8 @@ def _fill(
     provenance: Provenance,
     tree: _Tree,
     user: list[str],
+    *,
+    manifest_files: dict[str, str],
 ) -> None:
     for folder in tree.directories:
         (staging / folder).mkdir(parents=True, exist_ok=True)
@@ -467,7 +546,7 @@ def _fill(
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8", newline="\n")
-    (staging / MANIFEST).write_text(manifest_text(files, generator, provenance), encoding="utf-8")
+    (staging / MANIFEST).write_text(manifest_text(manifest_files, generator, provenance), encoding="utf-8")
     for path in user:
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
