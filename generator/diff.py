@@ -204,6 +204,7 @@ def surface_of(api: Api, plan: PackagePlan) -> Surface:
     models = {m.name: _model_surface(m, usage.get(m.key, BOTH)) for m in plan.models}
     credentials = frozenset(c.kwarg for c in plan.credentials)
     token_schemes = frozenset(s.name for s in api.security_schemes if s.is_token)
+    operations.sort(key=lambda o: (o.key, o.http))  # the order records keep
     return Surface(api.version, plan_digest(plan), tuple(operations), models, credentials, token_schemes)
 
 
