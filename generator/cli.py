@@ -20,17 +20,18 @@ from . import __version__
 from .errors import (
     EXIT_GATE,
     EXIT_INPUT,
-    InputError,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     AccessgenError,
     Diagnostic,
+    InputError,
+    OutputError,
     SpecError,
     bounded,
     excerpt,
 )
-from .files import parse_size
+from .files import UnreadableFile, parse_size, read_regular_file
 from .fingerprint import fingerprint, options_identity, relative_to, up_to_date
 from .options import GenerateOptions
 from .security import describe
@@ -298,7 +299,12 @@ def _changelog_path(value: str | None) -> str | None:
     if value is None:
         return None
     path = PurePosixPath(posixpath.normpath(value.replace("\\", "/")))
-    if path.is_absolute() or not path.parts or path.parts[0] in ("..", ".") or path.as_posix() == MANIFEST:
+    if (
+        path.is_absolute()
+        or not path.parts
+        or path.parts[0] in ("..", ".")
+        or path.as_posix() == MANIFEST
+    ):
         raise click.BadParameter(
             f"{value!r}: the changelog is a path inside the output directory, relative to it (e.g. CHANGELOG.md)",
             param_hint="'--changelog' / changelog",
@@ -309,7 +315,6 @@ def _changelog_path(value: str | None) -> str | None:
 def _recorded(out: Path) -> Recorded | None:
     """What the previous generation of ``out`` recorded: its release record, or for an output
     of an older accessgen the version in its pyproject.toml; None for a new output."""
-    from .errors import OutputError
     from .release import Recorded, pyproject_version, read_record
 
     has_manifest, record = read_release_record(out)
@@ -324,8 +329,8 @@ def _recorded(out: Path) -> Recorded | None:
     if recorded is not None:
         return recorded
     try:
-        version = pyproject_version((out / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
+        version = pyproject_version(read_regular_file(out / "pyproject.toml").decode("utf-8"))
+    except (UnreadableFile, UnicodeDecodeError):
         version = None
     return Recorded(version, None)
 
@@ -446,11 +451,11 @@ def _recorded_surface(out: Path) -> Surface:
     """The API surface the manifest of the output ``out`` recorded (exit 3 when there is none)."""
     from .release import read_record
 
-    has_manifest, record = read_release_record(out)
     try:
+        has_manifest, record = read_release_record(out)
         recorded = read_record(record) if has_manifest else None
-    except ValueError as exc:
-        raise InputError(f"{out / MANIFEST} cannot be read ({exc})") from None
+    except (OutputError, ValueError) as exc:
+        raise InputError(f"{out}: {exc}") from None
     if recorded is None or recorded.surfaces is None:
         raise InputError(
             f"{out} is neither a spec nor an output whose manifest records its API surface "

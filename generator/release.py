@@ -25,7 +25,16 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from .diff import Bump, DiffReport, Surface, diff_surfaces, render_markdown, surface_from_record, surface_of, surface_record
+from .diff import (
+    Bump,
+    DiffReport,
+    Surface,
+    diff_surfaces,
+    render_markdown,
+    surface_from_record,
+    surface_of,
+    surface_record,
+)
 from .ir import Api
 from .plan import PackagePlan
 from .render import md
@@ -49,7 +58,11 @@ def read_record(record: Any) -> Recorded | None:
     """The manifest's ``release`` value read back; None when absent, ``ValueError`` when unreadable."""
     if record is None:
         return None
-    if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT or not isinstance(record.get("surfaces"), dict):
+    if (
+        not isinstance(record, dict)
+        or record.get("format") != RECORD_FORMAT
+        or not isinstance(record.get("surfaces"), dict)
+    ):
         raise ValueError("its release record is not one this accessgen reads")
     version = record.get("version")
     return Recorded(
@@ -84,11 +97,15 @@ class Release:
         return {
             "format": RECORD_FORMAT,
             "version": self.version,
-            "surfaces": {name: surface_record(surface) for name, surface in sorted(self.surfaces.items())},
+            "surfaces": {
+                name: surface_record(surface) for name, surface in sorted(self.surfaces.items())
+            },
         }
 
 
-def suggested_bump(reports: Mapping[str, DiffReport], added: tuple[str, ...] = (), removed: tuple[str, ...] = ()) -> Bump:
+def suggested_bump(
+    reports: Mapping[str, DiffReport], added: tuple[str, ...] = (), removed: tuple[str, ...] = ()
+) -> Bump:
     bumps: list[Bump] = [report.suggested_bump for report in reports.values()]
     if added:
         bumps.append("minor")
@@ -97,12 +114,18 @@ def suggested_bump(reports: Mapping[str, DiffReport], added: tuple[str, ...] = (
     return max(bumps, key=_BUMP_ORDER.index, default="none")
 
 
-def compare(previous: Recorded | None, surfaces: Mapping[str, Surface]) -> tuple[dict[str, DiffReport], tuple[str, ...], tuple[str, ...]]:
+def compare(
+    previous: Recorded | None, surfaces: Mapping[str, Surface]
+) -> tuple[dict[str, DiffReport], tuple[str, ...], tuple[str, ...]]:
     """Reports by sub-package present before and now, and the sub-packages added and removed."""
     if previous is None or previous.surfaces is None:
         return {}, (), ()
     before = previous.surfaces
-    reports = {name: diff_surfaces(before[name], surfaces[name]) for name in sorted(surfaces) if name in before}
+    reports = {
+        name: diff_surfaces(before[name], surfaces[name])
+        for name in sorted(surfaces)
+        if name in before
+    }
     added = tuple(sorted(set(surfaces) - set(before)))
     removed = tuple(sorted(set(before) - set(surfaces)))
     return reports, added, removed
@@ -180,11 +203,15 @@ def changelog_entry(release: Release, titles: Mapping[str, str]) -> str:
     lines = [f"## {release.version}", ""]
     previous = release.previous
     if previous is None:
-        described = ", ".join(f"{titles[name]} {release.surfaces[name].version}" for name in sorted(release.surfaces))
+        described = ", ".join(
+            f"{titles[name]} {release.surfaces[name].version}" for name in sorted(release.surfaces)
+        )
         lines.append(f"First release of the client, generated from {_text(described)}.")
         return "\n".join(lines) + "\n"
     if previous.surfaces is None:
-        lines.append("The earlier output recorded no API surface (an older accessgen wrote it): the changes are not listed.")
+        lines.append(
+            "The earlier output recorded no API surface (an older accessgen wrote it): the changes are not listed."
+        )
         return "\n".join(lines) + "\n"
     for name in release.added:
         lines += [f"New API: {_text(titles[name])} {_text(release.surfaces[name].version)}.", ""]
@@ -192,10 +219,17 @@ def changelog_entry(release: Release, titles: Mapping[str, str]) -> str:
         lines += [f"**Breaking**: the API {_text(name)} was removed.", ""]
     several = len(release.surfaces) > 1
     # Breaking changes first: the reports with any, then the others; each lists its breaking ones first.
-    for name, report in sorted(release.reports.items(), key=lambda item: (not item[1].breaking, item[0])):
+    for name, report in sorted(
+        release.reports.items(), key=lambda item: (not item[1].breaking, item[0])
+    ):
         if several:
             lines += [f"#### {_text(titles[name])}", ""]
-        lines += [render_markdown(report).replace("### API changes", "### API changes" if not several else "##### API changes", 1), ""]
+        lines += [
+            render_markdown(report).replace(
+                "### API changes", "### API changes" if not several else "##### API changes", 1
+            ),
+            "",
+        ]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

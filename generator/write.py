@@ -120,7 +120,9 @@ def _with_placeholders(value: Any, lines: list[str]) -> Any:
                 result[key] = []
                 for record in item:
                     result[key].append(_placeholder(len(lines)))
-                    lines.append(json.dumps(record, separators=(", ", ": ")))  # its keys in the order written
+                    lines.append(
+                        json.dumps(record, separators=(", ", ": "))
+                    )  # its keys in the order written
             else:
                 result[key] = _with_placeholders(item, lines)
         return result
@@ -493,11 +495,22 @@ def write_output(
         user = _user_entries(out, tree, files, previous or set())
         updated = _user_updates(out, user_updates or {}, files, previous or set())
         user = [entry for entry in user if entry not in updated]
-        tree = _Tree(_kept_directories(tree, user + list(updated), previous or set(), files), tree.entries)
+        tree = _Tree(
+            _kept_directories(tree, user + list(updated), previous or set(), files), tree.entries
+        )
         changes = diff_output(out, files)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=_staging_prefix(out, "new")))
         try:
-            _fill(staging, out, {**files, **updated}, generator, provenance, tree, user, manifest_files=files)
+            _fill(
+                staging,
+                out,
+                {**files, **updated},
+                generator,
+                provenance,
+                tree,
+                user,
+                manifest_files=files,
+            )
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise OutputError(f"cannot write the output: {exc}") from None
@@ -509,18 +522,25 @@ def write_output(
 
 
 def _user_updates(
-    out: Path, updates: Mapping[str, Callable[[str | None], str]], files: dict[str, str], ours: set[str]
+    out: Path,
+    updates: Mapping[str, Callable[[str | None], str]],
+    files: dict[str, str],
+    ours: set[str],
 ) -> dict[str, str]:
     """The new text of each user file to update, from its current one."""
     result = {}
     for path, update in sorted(updates.items()):
         if path in files or path in ours or path == MANIFEST:
-            raise OutputError(f"{out / path} is a file accessgen generates; it cannot be a file of yours too")
+            raise OutputError(
+                f"{out / path} is a file accessgen generates; it cannot be a file of yours too"
+            )
         target = out / path
         current = None
         if os.path.lexists(target):
             if not stat.S_ISREG(os.lstat(target).st_mode):
-                raise OutputError(f"{target} is not a regular file; accessgen only updates regular files")
+                raise OutputError(
+                    f"{target} is not a regular file; accessgen only updates regular files"
+                )
             try:
                 current = read_regular_file(target).decode("utf-8")
             except (UnreadableFile, UnicodeDecodeError) as exc:
@@ -546,7 +566,9 @@ def _fill(
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8", newline="\n")
-    (staging / MANIFEST).write_text(manifest_text(manifest_files, generator, provenance), encoding="utf-8")
+    (staging / MANIFEST).write_text(
+        manifest_text(manifest_files, generator, provenance), encoding="utf-8"
+    )
     for path in user:
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -60,12 +60,17 @@ def _shown(text: str) -> str:
 
 def _inline_children(source: str) -> list[Token]:
     tokens = MARKDOWN.parse(source)
-    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"], (source, tokens)
+    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"], (
+        source,
+        tokens,
+    )
     return tokens[1].children or []
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
-def test_md_keeps_spec_text_as_plain_text_at_the_start_of_a_line_and_after_other_text(text: str) -> None:
+def test_md_keeps_spec_text_as_plain_text_at_the_start_of_a_line_and_after_other_text(
+    text: str,
+) -> None:
     for source, prefix in ((md(text), ""), ("Summary: " + md(text, inline=True), "Summary: ")):
         if not _shown(text):
             continue
@@ -80,7 +85,9 @@ def test_mdcode_is_one_code_span_in_text_and_in_a_table_cell(text: str) -> None:
     assert [c.type for c in children] == ["text", "code_inline"]
     assert children[1].content == (_shown(text) or " ")
 
-    tokens = MARKDOWN.parse(f"| a | b | c |\n|---|---|---|\n| x | {mdcode(text, table=True)} | {md(text, inline=True)} |\n")
+    tokens = MARKDOWN.parse(
+        f"| a | b | c |\n|---|---|---|\n| x | {mdcode(text, table=True)} | {md(text, inline=True)} |\n"
+    )
     cells = [t for t in tokens if t.type == "inline"][3:]
     assert len(cells) == 3, "a pipe in spec text never splits a cell"
     code = cells[1].children or []
@@ -92,9 +99,16 @@ def test_mdcode_is_one_code_span_in_text_and_in_a_table_cell(text: str) -> None:
 def test_mdblock_holds_the_text_in_one_fenced_block(text: str) -> None:
     tokens = MARKDOWN.parse(mdblock(text, "python") + "\n\nafter\n")
     assert tokens[0].type == "fence" and tokens[0].info == "python"
-    expected = [re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", line).rstrip() for line in _encodable(text).splitlines()]
+    expected = [
+        re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", line).rstrip()
+        for line in _encodable(text).splitlines()
+    ]
     assert tokens[0].content == "".join(line + "\n" for line in expected)
-    assert [t.type for t in tokens[1:]] == ["paragraph_open", "inline", "paragraph_close"], "the fence closed where it should"
+    assert [t.type for t in tokens[1:]] == [
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
+    ], "the fence closed where it should"
 
 
 def test_the_error_classes_named_are_those_the_runtime_raises() -> None:
@@ -103,12 +117,28 @@ def test_the_error_classes_named_are_those_the_runtime_raises() -> None:
     from generator.runtime import errors
 
     assert {code: cls.__name__ for code, cls in errors._BY_STATUS.items()} == STATUS_ERRORS
-    for declared, sample in [("400", 400), ("404", 404), ("412", 412), ("418", 418), ("4XX", 451), ("4xx", 499),
-                             ("500", 500), ("503", 503), ("5XX", 502), ("302", 302), ("3XX", 304), ("1XX", 101), ("429", 429)]:
+    for declared, sample in [
+        ("400", 400),
+        ("404", 404),
+        ("412", 412),
+        ("418", 418),
+        ("4XX", 451),
+        ("4xx", 499),
+        ("500", 500),
+        ("503", 503),
+        ("5XX", 502),
+        ("302", 302),
+        ("3XX", 304),
+        ("1XX", 101),
+        ("429", 429),
+    ]:
         raised = errors.api_error_for("op", sample, httpx.Headers(), b"", None)
         assert type(raised).__name__ == error_class(declared), declared
     assert error_class("default") == "ApiError"
-    assert all(hasattr(errors, name) for name in ("ClientSideError", "InternalServerError", "UnexpectedStatusError"))
+    assert all(
+        hasattr(errors, name)
+        for name in ("ClientSideError", "InternalServerError", "UnexpectedStatusError")
+    )
 
 
 def _plain(token: Token) -> str:
@@ -117,16 +147,31 @@ def _plain(token: Token) -> str:
 
 
 def _headings(tokens: list[Token]) -> list[tuple[int, str]]:
-    return [(int(t.tag[1]), _plain(tokens[i + 1])) for i, t in enumerate(tokens) if t.type == "heading_open"]
+    return [
+        (int(t.tag[1]), _plain(tokens[i + 1]))
+        for i, t in enumerate(tokens)
+        if t.type == "heading_open"
+    ]
 
 
 def test_markdown_hostile_spec_gives_a_reference_of_our_structure_only() -> None:
-    files = generate(SPECS / "features" / "markdown.yaml", GenerateOptions(package_name="markdown_client")).files
+    files = generate(
+        SPECS / "features" / "markdown.yaml", GenerateOptions(package_name="markdown_client")
+    ).files
     for name in ("API.md", "README.md"):
         tokens = MARKDOWN.parse(files[name])
         kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or []}
-        assert not kinds & {"html_block", "html_inline", "image", "s_open", "hr", "blockquote_open"}, name
-        links = [c.attrs.get("href") for t in tokens for c in t.children or [] if c.type == "link_open"]
+        assert not kinds & {
+            "html_block",
+            "html_inline",
+            "image",
+            "s_open",
+            "hr",
+            "blockquote_open",
+        }, name
+        links = [
+            c.attrs.get("href") for t in tokens for c in t.children or [] if c.type == "link_open"
+        ]
         assert all(str(href).startswith(("#", "API.md", "README.md")) for href in links), links
     tokens = MARKDOWN.parse(files["API.md"])
     assert _headings(tokens) == [
@@ -138,11 +183,16 @@ def test_markdown_hostile_spec_gives_a_reference_of_our_structure_only() -> None
         (3, "get_thing"),
     ]
     text = files["API.md"]
-    summary = "# Heading? ``` fence | pipe <img src=x onerror=alert(1)> *em* _em_ ~~del~~ $x$ \\ end"
+    summary = (
+        "# Heading? ``` fence | pipe <img src=x onerror=alert(1)> *em* _em_ ~~del~~ $x$ \\ end"
+    )
     paragraphs = [_plain(t) for t in tokens if t.type == "inline"]
     assert summary in paragraphs
     assert "`` key|`tick` `` or `oauth` (scopes `read|all`, `` write`it` ``)" in text
-    assert "  - `NotFoundError` for `404`, its `body` a `models.Problem`. Not \\| found \\<br\\> \\`x\\`" in text
+    assert (
+        "  - `NotFoundError` for `404`, its `body` a `models.Problem`. Not \\| found \\<br\\> \\`x\\`"
+        in text
+    )
     assert "  - `ApiError` for any other status, its `body` a `models.Problem`." in text
 
 
@@ -159,10 +209,16 @@ def test_every_group_and_method_is_in_the_reference_with_its_variants() -> None:
                     assert f"`{name}" in text, f"{name} of {path} is not in API.md"
                     variants.update(v for v in ("_raw", "iter_", "_stream") if v in name)
     assert variants == {"_raw", "iter_", "_stream"}
-    multi = generate([SPECS / "banking.yaml", SPECS / "mixed-security.yaml"], GenerateOptions(package_name="bank")).files["API.md"]
+    multi = generate(
+        [SPECS / "banking.yaml", SPECS / "mixed-security.yaml"],
+        GenerateOptions(package_name="bank"),
+    ).files["API.md"]
     headings = _headings(MARKDOWN.parse(multi))
     assert (2, "bank.example_bank_banking: Example Bank Banking 2.3.0") in headings
-    assert (3, "Group example_bank_banking.accounts") in headings and (3, "Group mixed_security.basic") in headings
+    assert (3, "Group example_bank_banking.accounts") in headings and (
+        3,
+        "Group mixed_security.basic",
+    ) in headings
     assert "[`client.accounts`](#group-example_bank_bankingaccounts)" in multi
 
 
@@ -176,8 +232,16 @@ def _api_modules(package_dir: Path) -> dict[str, dict[str, Any]]:
         classes = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
         operations = {}
         for node in tree.body:
-            if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "OperationSpec":
-                keywords = {k.arg: k.value.value for k in node.value.keywords if isinstance(k.value, ast.Constant)}
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", "") == "OperationSpec"
+            ):
+                keywords = {
+                    k.arg: k.value.value
+                    for k in node.value.keywords
+                    if isinstance(k.value, ast.Constant)
+                }
                 operations[keywords["name"]] = f"{keywords['method']} {keywords['path']}"
         modules[path.stem] = {"class": classes[0], "operations": operations}
     return modules
@@ -189,12 +253,17 @@ def _reference_sections(text: str) -> dict[str, tuple[set[str], str]]:
     for section in re.split(r"^## Group ", text, flags=re.MULTILINE)[1:]:
         match = re.search(r"^`client\.\w+` is `(\w+)` on `Client`", section, re.MULTILINE)
         assert match, section[:300]
-        sections[match.group(1)] = (set(re.findall(r"^### `(\w+)`$", section, re.MULTILINE)), section)
+        sections[match.group(1)] = (
+            set(re.findall(r"^### `(\w+)`$", section, re.MULTILINE)),
+            section,
+        )
     return sections
 
 
 @pytest.mark.slow
-def test_reference_names_every_operation_of_every_shared_spec_package(corpus_outcomes: list[Any]) -> None:
+def test_reference_names_every_operation_of_every_shared_spec_package(
+    corpus_outcomes: list[Any],
+) -> None:
     checked = 0
     for outcome in corpus_outcomes:
         if outcome.status != "generated" or outcome.out is None:

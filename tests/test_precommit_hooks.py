@@ -18,9 +18,25 @@ else:  # pragma: no cover - Python 3.10
 
 # The fields of a hook definition, as pre-commit documents them ("Creating new hooks").
 HOOK_FIELDS = {
-    "id", "name", "entry", "language", "files", "exclude", "types", "types_or", "exclude_types", "always_run",
-    "fail_fast", "verbose", "pass_filenames", "require_serial", "description", "language_version",
-    "minimum_pre_commit_version", "args", "stages",
+    "id",
+    "name",
+    "entry",
+    "language",
+    "files",
+    "exclude",
+    "types",
+    "types_or",
+    "exclude_types",
+    "always_run",
+    "fail_fast",
+    "verbose",
+    "pass_filenames",
+    "require_serial",
+    "description",
+    "language_version",
+    "minimum_pre_commit_version",
+    "args",
+    "stages",
 }
 
 
@@ -37,8 +53,12 @@ def test_hook_definitions_follow_pre_commit_conventions() -> None:
     for hook in found.values():
         assert set(hook) <= HOOK_FIELDS, set(hook) - HOOK_FIELDS
         assert {"id", "name", "entry", "language"} <= set(hook)
-        assert hook["language"] == "python", "pre-commit installs this repository with pip and runs its console script"
-        assert hook["pass_filenames"] is False, "the client depends on the specs and settings as a whole"
+        assert (
+            hook["language"] == "python"
+        ), "pre-commit installs this repository with pip and runs its console script"
+        assert (
+            hook["pass_filenames"] is False
+        ), "the client depends on the specs and settings as a whole"
         assert hook["require_serial"] is True, "one run at a time writes an output"
         assert shlex.split(str(hook["entry"]))[0] in scripts
     assert found["accessgen-check"]["entry"] == "accessgen generate --check"
@@ -47,18 +67,33 @@ def test_hook_definitions_follow_pre_commit_conventions() -> None:
 def test_hook_entries_gate_and_refresh_a_project(tmp_path: Path) -> None:
     """The entries run as pre-commit runs them: in the repository, no file names, settings from pyproject."""
     bin_dir = Path(sys.executable).parent
-    (tmp_path / "pyproject.toml").write_text('[tool.accessgen]\nspecs = ["api.yaml"]\noutput = "client"\npackage-name = "bank"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.accessgen]\nspecs = ["api.yaml"]\noutput = "client"\npackage-name = "bank"\n'
+    )
     spec = tmp_path / "api.yaml"
     spec.write_text((SPECS / "banking.yaml").read_text())
 
     def run(hook_id: str) -> subprocess.CompletedProcess[str]:
         command = shlex.split(str(hooks()[hook_id]["entry"]))
-        return subprocess.run([str(bin_dir / command[0]), *command[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [str(bin_dir / command[0]), *command[1:]],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     assert run("accessgen-check").returncode == 1, "nothing generated yet"
-    assert run("accessgen-generate").returncode == 0 and (tmp_path / "client" / "bank" / "client.py").is_file()
+    assert (
+        run("accessgen-generate").returncode == 0
+        and (tmp_path / "client" / "bank" / "client.py").is_file()
+    )
     assert run("accessgen-check").returncode == 0
-    spec.write_text(spec.read_text().replace("summary: Fetch a transfer and its state", "summary: Fetch one transfer"))
+    spec.write_text(
+        spec.read_text().replace(
+            "summary: Fetch a transfer and its state", "summary: Fetch one transfer"
+        )
+    )
     stale = run("accessgen-check")
     assert stale.returncode == 1 and "changed: bank/api/transfers.py" in stale.stderr
     assert run("accessgen-generate").returncode == 0 and run("accessgen-check").returncode == 0

@@ -16,7 +16,9 @@ from generator.release import FIRST_BUMPED_VERSION, bumped, prepend_entry
 from tests.conftest import SPECS
 
 
-def run(*args: str, cwd: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+def run(
+    *args: str, cwd: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
     """``accessgen ARGS`` in this process (the same entry point as the console script): status, stdout, stderr."""
     monkeypatch.chdir(cwd)
     monkeypatch.setattr(sys, "argv", ["accessgen", *args])
@@ -33,9 +35,12 @@ def run(*args: str, cwd: Path, capsys: pytest.CaptureFixture[str], monkeypatch: 
 BANKING = (SPECS / "banking.yaml").read_text(encoding="utf-8")
 # A non-breaking change (a new optional query parameter) and a breaking one (an operation renamed).
 ADDITIVE = BANKING.replace("version: 2.3.0", "version: 2.4.0").replace(
-    "        - name: transferId\n", "        - name: expand\n          in: query\n          schema: {type: boolean}\n        - name: transferId\n"
+    "        - name: transferId\n",
+    "        - name: expand\n          in: query\n          schema: {type: boolean}\n        - name: transferId\n",
 )
-BREAKING = ADDITIVE.replace("version: 2.4.0", "version: 3.0.0").replace("operationId: getTransfer", "operationId: fetchTransfer")
+BREAKING = ADDITIVE.replace("version: 2.4.0", "version: 3.0.0").replace(
+    "operationId: getTransfer", "operationId: fetchTransfer"
+)
 
 
 def _version(out: Path) -> str:
@@ -45,7 +50,12 @@ def _version(out: Path) -> str:
 
 
 def test_bumps_follow_semver_from_the_release_part() -> None:
-    assert [bumped("1.2.3", b) for b in ("major", "minor", "patch", "none")] == ["2.0.0", "1.3.0", "1.2.4", "1.2.3"]
+    assert [bumped("1.2.3", b) for b in ("major", "minor", "patch", "none")] == [
+        "2.0.0",
+        "1.3.0",
+        "1.2.4",
+        "1.2.3",
+    ]
     assert bumped("2023.10.16", "minor") == "2023.11.0"
     assert bumped("1.0", "patch") == "1.0.1" and bumped("7", "minor") == "7.1.0"
     assert bumped("2.0.0b1", "patch") == "2.0.1" and bumped("1.0.post2", "major") == "2.0.0"
@@ -54,11 +64,23 @@ def test_bumps_follow_semver_from_the_release_part() -> None:
 def test_a_changelog_entry_goes_on_top_below_the_title() -> None:
     entry = "## 1.1.0\n\nchanges\n"
     assert prepend_entry(None, entry) == "# Changelog\n\n## 1.1.0\n\nchanges\n"
-    assert prepend_entry("# History\n\n## 1.0.0\n\nfirst\n", entry) == "# History\n\n## 1.1.0\n\nchanges\n\n## 1.0.0\n\nfirst\n"
+    assert (
+        prepend_entry("# History\n\n## 1.0.0\n\nfirst\n", entry)
+        == "# History\n\n## 1.1.0\n\nchanges\n\n## 1.0.0\n\nfirst\n"
+    )
     assert prepend_entry("## 1.0.0\n", entry) == "## 1.1.0\n\nchanges\n\n## 1.0.0\n"
 
 
-@pytest.mark.parametrize("spec", ["banking.yaml", "mixed-security.yaml", "hostile.yaml", "features/schemas.yaml", "features/markdown.yaml"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "banking.yaml",
+        "mixed-security.yaml",
+        "hostile.yaml",
+        "features/schemas.yaml",
+        "features/markdown.yaml",
+    ],
+)
 def test_the_recorded_surface_reads_back_as_it_was(spec: str) -> None:
     surface = build_surface(load_api(SPECS / spec)[0])
     record = json.loads(json.dumps(surface_record(surface)))
@@ -71,7 +93,17 @@ def test_two_generations_give_a_changelog_entry_and_a_bumped_version(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec, out = tmp_path / "api.yaml", tmp_path / "client"
-    release = ["generate", str(spec), "-o", str(out), "--version-from", "bump", "--changelog", "CHANGELOG.md", "-q"]
+    release = [
+        "generate",
+        str(spec),
+        "-o",
+        str(out),
+        "--version-from",
+        "bump",
+        "--changelog",
+        "CHANGELOG.md",
+        "-q",
+    ]
     spec.write_text(BANKING)
     assert run(*release, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     assert _version(out) == FIRST_BUMPED_VERSION == "1.0.0"
@@ -89,8 +121,22 @@ def test_two_generations_give_a_changelog_entry_and_a_bumped_version(
         "|  | parameter-added | `transfers.get_transfer(expand)` | new optional query parameter 'expand': bool \\| None |\n\n## 1.0.0\n"
     ), changelog
     manifest = json.loads((out / ".accessgen-manifest.json").read_text())
-    assert manifest["release"]["version"] == "1.1.0" and manifest["release"]["surfaces"][""]["api_version"] == "2.4.0"
-    check = run("generate", str(spec), "-o", str(out), "--version-from", "bump", "--check", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)
+    assert (
+        manifest["release"]["version"] == "1.1.0"
+        and manifest["release"]["surfaces"][""]["api_version"] == "2.4.0"
+    )
+    check = run(
+        "generate",
+        str(spec),
+        "-o",
+        str(out),
+        "--version-from",
+        "bump",
+        "--check",
+        cwd=tmp_path,
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
     assert check[0] == 0, check
 
     # Regenerated from a spec whose client is the same: no entry, no new version.
@@ -102,21 +148,43 @@ def test_two_generations_give_a_changelog_entry_and_a_bumped_version(
     assert run(*release, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     assert _version(out) == "2.0.0", "an operation renamed: major"
     entry = (out / "CHANGELOG.md").read_text().split("## 1.1.0")[0]
-    assert "## 2.0.0\n\n### API changes 2.4.0 → 3.0.0\n\n**1 changes, 1 breaking; suggested version bump: major**" in entry
-    assert "| ⚠️ **breaking** | operation-renamed | `transfers.get_transfer` | now client.transfers.fetch_transfer" in entry
+    assert (
+        "## 2.0.0\n\n### API changes 2.4.0 → 3.0.0\n\n**1 changes, 1 breaking; suggested version bump: major**"
+        in entry
+    )
+    assert (
+        "| ⚠️ **breaking** | operation-renamed | `transfers.get_transfer` | now client.transfers.fetch_transfer"
+        in entry
+    )
 
     # diff compares what the output recorded with a spec: the gate CI runs before regenerating.
     spec.write_text(BANKING)
-    status, stdout, stderr = run("diff", str(out), str(spec), cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)
-    assert status == 1 and "BREAKING  operation-renamed  transfers.fetch_transfer" in stdout, stdout + stderr
-    assert run("diff", str(out), str(spec.with_name("none.yaml")), cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 3
+    status, stdout, stderr = run(
+        "diff", str(out), str(spec), cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch
+    )
+    assert status == 1 and "BREAKING  operation-renamed  transfers.fetch_transfer" in stdout, (
+        stdout + stderr
+    )
+    assert (
+        run(
+            "diff",
+            str(out),
+            str(spec.with_name("none.yaml")),
+            cwd=tmp_path,
+            capsys=capsys,
+            monkeypatch=monkeypatch,
+        )[0]
+        == 3
+    )
 
 
 def test_under_the_spec_policy_the_entry_carries_info_version(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec, out = tmp_path / "api.yaml", tmp_path / "client"
-    (tmp_path / "pyproject.toml").write_text('[tool.accessgen]\nspecs = ["api.yaml"]\noutput = "client"\nchangelog = "docs/CHANGES.md"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.accessgen]\nspecs = ["api.yaml"]\noutput = "client"\nchangelog = "docs/CHANGES.md"\n'
+    )
     spec.write_text(BANKING)
     assert run("generate", "-q", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     spec.write_text(BREAKING)
@@ -125,7 +193,9 @@ def test_under_the_spec_policy_the_entry_carries_info_version(
     changes = (out / "docs" / "CHANGES.md").read_text()
     assert changes.index("## 3.0.0") < changes.index("## 2.3.0") and "operation-renamed" in changes
     manifest = json.loads((out / ".accessgen-manifest.json").read_text())
-    assert "docs/CHANGES.md" not in manifest["files"], "the changelog is the user's file, not a generated one"
+    assert (
+        "docs/CHANGES.md" not in manifest["files"]
+    ), "the changelog is the user's file, not a generated one"
     # --check never looks at the changelog, and the next generation carries it over untouched.
     (out / "docs" / "CHANGES.md").write_text(changes + "edited by hand\n")
     assert run("generate", "--check", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
@@ -137,13 +207,35 @@ def test_changelog_paths_and_settings_are_checked(
     spec = tmp_path / "api.yaml"
     spec.write_text(BANKING)
     for outside in ("../CHANGELOG.md", "/tmp/CHANGELOG.md", "."):
-        status, _, stderr = run("generate", str(spec), "-o", "client", "--changelog", outside, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)
+        status, _, stderr = run(
+            "generate",
+            str(spec),
+            "-o",
+            "client",
+            "--changelog",
+            outside,
+            cwd=tmp_path,
+            capsys=capsys,
+            monkeypatch=monkeypatch,
+        )
         assert status == 2 and "inside the output directory" in stderr, stderr
-    status, _, stderr = run("generate", str(spec), "-o", "client", "--changelog", "README.md", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)
+    status, _, stderr = run(
+        "generate",
+        str(spec),
+        "-o",
+        "client",
+        "--changelog",
+        "README.md",
+        cwd=tmp_path,
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
     assert status == 4 and "README.md is a file accessgen generates" in stderr
     assert not (tmp_path / "client").exists()
     (tmp_path / "pyproject.toml").write_text('[tool.accessgen]\nversion-from = "date"\n')
-    status, _, stderr = run("generate", str(spec), "-o", "client", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)
+    status, _, stderr = run(
+        "generate", str(spec), "-o", "client", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch
+    )
     assert status == 3 and "version-from must be one of 'spec', 'bump'" in stderr
 
 
@@ -152,16 +244,43 @@ def test_an_output_of_an_older_accessgen_bumps_from_its_pyproject_version(
 ) -> None:
     spec, out = tmp_path / "api.yaml", tmp_path / "client"
     spec.write_text(BANKING)
-    assert run("generate", str(spec), "-o", str(out), "--package-version", "1.4.0", "-q", cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
+    assert (
+        run(
+            "generate",
+            str(spec),
+            "-o",
+            str(out),
+            "--package-version",
+            "1.4.0",
+            "-q",
+            cwd=tmp_path,
+            capsys=capsys,
+            monkeypatch=monkeypatch,
+        )[0]
+        == 0
+    )
     manifest_path = out / ".accessgen-manifest.json"
     manifest = json.loads(manifest_path.read_text())
     del manifest["release"]  # as an accessgen without release records wrote it
     manifest_path.write_text(json.dumps(manifest, indent=2))
     spec.write_text(ADDITIVE)
-    args = ["generate", str(spec), "-o", str(out), "--version-from", "bump", "--changelog", "CHANGELOG.md", "-q"]
+    args = [
+        "generate",
+        str(spec),
+        "-o",
+        str(out),
+        "--version-from",
+        "bump",
+        "--changelog",
+        "CHANGELOG.md",
+        "-q",
+    ]
     assert run(*args, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     assert _version(out) == "1.5.0", "the changes are unknown: minor"
-    assert "## 1.5.0\n\nThe earlier output recorded no API surface" in (out / "CHANGELOG.md").read_text()
+    assert (
+        "## 1.5.0\n\nThe earlier output recorded no API surface"
+        in (out / "CHANGELOG.md").read_text()
+    )
 
     manifest = json.loads(manifest_path.read_text())
     manifest["release"] = {"format": 99}
@@ -177,14 +296,33 @@ def test_a_package_of_several_specs_records_each_and_bumps_for_the_worst(
     bank, mixed, out = tmp_path / "bank.yaml", tmp_path / "mixed.yaml", tmp_path / "client"
     bank.write_text(BANKING)
     mixed.write_text((SPECS / "mixed-security.yaml").read_text())
-    args = ["generate", str(bank), str(mixed), "-o", str(out), "--package-name", "both", "--version-from", "bump", "--changelog", "CHANGELOG.md", "-q"]
+    args = [
+        "generate",
+        str(bank),
+        str(mixed),
+        "-o",
+        str(out),
+        "--package-name",
+        "both",
+        "--version-from",
+        "bump",
+        "--changelog",
+        "CHANGELOG.md",
+        "-q",
+    ]
     assert run(*args, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
-    assert sorted(json.loads((out / ".accessgen-manifest.json").read_text())["release"]["surfaces"]) == ["example_bank_banking", "mixed_security"]
+    assert sorted(
+        json.loads((out / ".accessgen-manifest.json").read_text())["release"]["surfaces"]
+    ) == ["example_bank_banking", "mixed_security"]
     bank.write_text(BREAKING)
     assert run(*args, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     assert _version(out) == "2.0.0"
     entry = (out / "CHANGELOG.md").read_text().split("## 1.0.0")[0]
-    assert entry.index("#### Example Bank Banking") < entry.index("#### Mixed Security"), "breaking changes first"
+    assert entry.index("#### Example Bank Banking") < entry.index(
+        "#### Mixed Security"
+    ), "breaking changes first"
     assert "operation-renamed" in entry and "**no changes; suggested version bump: none**" in entry
-    status, _, stderr = run("diff", str(out), str(bank), cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)
+    status, _, stderr = run(
+        "diff", str(out), str(bank), cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch
+    )
     assert status == 3 and "several APIs" in stderr
