@@ -61,6 +61,7 @@ from .ir import AliasModel, Api, ArrayType, MapType, ModelRef, NullableType, Obj
 from .files import DEFAULT_MAX_FILE_SIZE
 from .pipeline import load_api
 from .plan import PackagePlan, PlannedModel, Planner
+from .render import md
 
 Usage = frozenset[str]  # subset of {"request", "response"}
 REQUEST: Usage = frozenset({"request"})
@@ -623,4 +624,5 @@ def _clean(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return _clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+    """Spec text in markdown (a changelog, a pull-request comment): text only, whatever it holds."""
+    return md(_clean(text), inline=True)

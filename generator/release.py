@@ -213,8 +213,6 @@ def changelog_entry(release: Release, titles: Mapping[str, str]) -> str:
             "The earlier output recorded no API surface (an older accessgen wrote it): the changes are not listed."
         )
         return "\n".join(lines) + "\n"
-    for name in release.added:
-        lines += [f"New API: {_text(titles[name])} {_text(release.surfaces[name].version)}.", ""]
     for name in release.removed:
         lines += [f"**Breaking**: the API {_text(name)} was removed.", ""]
     several = len(release.surfaces) > 1
@@ -222,14 +220,13 @@ def changelog_entry(release: Release, titles: Mapping[str, str]) -> str:
     for name, report in sorted(
         release.reports.items(), key=lambda item: (not item[1].breaking, item[0])
     ):
-        if several:
-            lines += [f"#### {_text(titles[name])}", ""]
-        lines += [
-            render_markdown(report).replace(
-                "### API changes", "### API changes" if not several else "##### API changes", 1
-            ),
-            "",
-        ]
+        table = render_markdown(report)
+        if several:  # a heading per API, the report's one level below it
+            lines += [f"### {_text(titles[name])}", ""]
+            table = "#" + table
+        lines += [table, ""]
+    for name in release.added:
+        lines += [f"New API: {_text(titles[name])} {_text(release.surfaces[name].version)}.", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -119,7 +119,7 @@ def tomlstr(value: Any) -> str:
 
 # Markdown. Spec text must stay text: no emphasis, link, image, raw HTML, entity, math, table
 # cell break or line-start construct (heading, list, quote, thematic break) may come out of it.
-_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~$])")
+_MD_INLINE = re.compile(r"[\\`*\[\]<>|~$&]|_+")
 _MD_ORDERED = re.compile(r"\d+(?=[.)])")
 _BACKTICKS = re.compile(r"`+")
 
@@ -128,10 +128,20 @@ def _md_line(value: Any) -> str:
     return " ".join(_CONTROL.sub(" ", _encodable(str(value))).split())
 
 
+def _md_escape(match: re.Match[str]) -> str:
+    mark, text = match.group(), match.string
+    if mark == "&":
+        return "&amp;"
+    if mark[0] == "_":  # inside a word (snake_case) an underscore cannot start or end emphasis
+        before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+        return mark if before.isalnum() and after.isalnum() else "\\_" * len(mark)
+    return "\\" + mark
+
+
 def md(value: Any, inline: bool = False) -> str:
     """Spec text as one line of markdown text, every character shown as written; ``inline``
     where other text comes before it on its line (it cannot start a heading or a list there)."""
-    text = _MD_INLINE.sub(r"\\\1", _md_line(value).replace("&", "&amp;"))
+    text = _MD_INLINE.sub(_md_escape, _md_line(value))
     if inline:
         return text
     # What would begin a heading, a list or a thematic break where the text starts a line.

@@ -50,6 +50,8 @@ HOSTILE = [
     "lone \ud800 surrogate",
     "trailing spaces  ",
     "{{ jinja }} {% raw %}",
+    "snake_case and __dunder__ and _lead trail_ x _y_ z a__b__c",
+    "ä_ö _ä_ 1_2 *_x_*",
 ]
 
 

@@ -318,11 +318,47 @@ def test_a_package_of_several_specs_records_each_and_bumps_for_the_worst(
     assert run(*args, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     assert _version(out) == "2.0.0"
     entry = (out / "CHANGELOG.md").read_text().split("## 1.0.0")[0]
-    assert entry.index("#### Example Bank Banking") < entry.index(
-        "#### Mixed Security"
+    assert entry.index("### Example Bank Banking") < entry.index(
+        "### Mixed Security"
     ), "breaking changes first"
+    assert "#### API changes 2.3.0 → 3.0.0" in entry
     assert "operation-renamed" in entry and "**no changes; suggested version bump: none**" in entry
     status, _, stderr = run(
         "diff", str(out), str(bank), cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch
     )
     assert status == 3 and "several APIs" in stderr
+
+
+def test_spec_text_in_the_changes_stays_text_in_markdown(tmp_path: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    from generator.diff import diff_specs, render_markdown
+
+    original = (SPECS / "features" / "markdown.yaml").read_text()
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(
+        original.replace('version: "1.0 <i>"', 'version: "[2.0](javascript:alert(1)) *x*"')
+        .replace('["read|all", "write`it`"]', '["read|all", "write`it`", "<b>x</b>"]')
+        .replace('"<b>x</b>"]', '"<b>x</b>", "~~y~~ _z_"]')
+        .replace(
+            '"write`it`": "backtick scope"',
+            '"write`it`": "backtick scope"\n            "<b>x</b>": "html"\n            "~~y~~ _z_": "marks"',
+        )
+    )
+    report = diff_specs(SPECS / "features" / "markdown.yaml", edited)
+    assert any(c.kind == "scopes-added" for c in report.changes), report
+    tokens = (
+        MarkdownIt("commonmark")
+        .enable("table")
+        .enable("strikethrough")
+        .parse(render_markdown(report))
+    )
+    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or []}
+    assert not kinds & {"html_inline", "html_block", "link_open", "s_open", "em_open"}, kinds
+    rows = [t for t in tokens if t.type == "tr_open"]
+    assert len(rows) == len(report.changes) + 1, "a pipe in spec text never splits a cell"
+    heading = next(tokens[i + 1] for i, t in enumerate(tokens) if t.type == "heading_open")
+    assert (
+        "".join(c.content for c in heading.children or [])
+        == "API changes 1.0 <i> → [2.0](javascript:alert(1)) *x*"
+    )
