@@ -97,36 +97,28 @@ def manifest_text(
             inputs=sorted(provenance.inputs),
             fingerprint=provenance.fingerprint,
         )
-    lines: list[str] = []
     if provenance.release is not None:
-        payload["release"] = _with_placeholders(provenance.release, lines)
-    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
-    for index, line in enumerate(lines):
-        text = text.replace(json.dumps(_placeholder(index)), line, 1)
-    return text
+        payload["release"] = provenance.release
+    return _json(payload, 0) + "\n"
 
 
-def _placeholder(index: int) -> str:
-    return f"\x00record {index}\x00"  # no spec text can hold a NUL: records are JSON-escaped
-
-
-def _with_placeholders(value: Any, lines: list[str]) -> Any:
-    """``value`` with each item of its ``operations`` and ``models`` lists replaced by a
-    placeholder, and the item's compact JSON appended to ``lines``."""
-    if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
-        for key, item in value.items():
-            if key in _RECORD_LISTS and isinstance(item, list):
-                result[key] = []
-                for record in item:
-                    result[key].append(_placeholder(len(lines)))
-                    lines.append(
-                        json.dumps(record, separators=(", ", ": "))
-                    )  # its keys in the order written
-            else:
-                result[key] = _with_placeholders(item, lines)
-        return result
-    return value
+def _json(value: Any, level: int, one_item_a_line: bool = False) -> str:
+    """``json.dumps(value, indent=2, sort_keys=True)``, but each item of an ``operations`` or
+    ``models`` list on one line, so that a changed operation is a changed line."""
+    inner = "  " * (level + 1)
+    if isinstance(value, Mapping) and value:
+        items = [
+            f"{inner}{json.dumps(key)}: {_json(item, level + 1, key in _RECORD_LISTS)}"
+            for key, item in sorted(value.items())
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, list) and value:
+        if one_item_a_line:  # each record's keys in the order written
+            items = [json.dumps(item, separators=(", ", ": ")) for item in value]
+        else:
+            items = [_json(item, level + 1) for item in value]
+        return "[\n" + ",\n".join(inner + item for item in items) + "\n" + "  " * level + "]"
+    return json.dumps(value)
 
 
 def read_manifest(out: Path) -> set[str] | None:
