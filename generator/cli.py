@@ -7,11 +7,12 @@ status of its kind (``errors.EXIT_*``), never a traceback. Ctrl-C prints one lin
 from __future__ import annotations
 
 import json
+import posixpath
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -24,16 +25,30 @@ from .errors import (
     EXIT_USAGE,
     AccessgenError,
     Diagnostic,
+    InputError,
+    OutputError,
     SpecError,
     bounded,
     excerpt,
 )
-from .files import parse_size
+from .files import UnreadableFile, parse_size, read_regular_file
 from .fingerprint import fingerprint, options_identity, relative_to, up_to_date
 from .options import GenerateOptions
 from .security import describe
-from .settings import Settings, find_pyproject, load_settings
-from .write import DEFAULT_LOCK_TIMEOUT, Provenance, diff_output, remove_stale_staging, write_output
+from .settings import VERSION_POLICIES, Settings, find_pyproject, load_settings
+from .write import (
+    DEFAULT_LOCK_TIMEOUT,
+    MANIFEST,
+    Provenance,
+    diff_output,
+    read_release_record,
+    remove_stale_staging,
+    write_output,
+)
+
+if TYPE_CHECKING:
+    from .diff import Surface
+    from .release import Recorded
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 success; 1 the gate says no (a breaking change, or OUT out of date); "
@@ -153,6 +168,20 @@ def cli() -> None:
     help="Run black over every generated module (accessgen writes black's style itself and "
     "runs black only where it cannot promise it).",
 )
+@click.option(
+    "--version-from",
+    type=click.Choice(VERSION_POLICIES),
+    default=None,
+    help="spec (default): the version is info.version as PEP 440; bump: the previous generated "
+    "version with the semver bump that `accessgen diff` suggests for the changes.",
+)
+@click.option(
+    "--changelog",
+    metavar="PATH",
+    default=None,
+    help="Changelog (relative to OUTPUT, e.g. CHANGELOG.md) to prepend an entry to when the API "
+    "changed: the new version, then the changes since the previous generation, breaking ones first.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 def generate_command(
     specs: tuple[Path, ...],
@@ -168,13 +197,15 @@ def generate_command(
     max_file_size: int | None,
     lock_timeout: float | None,
     format_all: bool,
+    version_from: str | None,
+    changelog: str | None,
     quiet: bool,
 ) -> None:
     """Generate a client package from SPECS into OUTPUT.
 
     Several specs make one package with a sub-package per spec, sharing one runtime
     and one Session. Anything not given here comes from [tool.accessgen] in pyproject.toml.
-    With --check, exit 1 when OUTPUT is out of date.
+    With --check, exit 1 when OUTPUT is out of date (the changelog is not compared).
     """
     settings = _settings(config)
     spec_paths = specs or settings.specs
@@ -196,6 +227,8 @@ def generate_command(
         max_file_size=max_file_size or settings.max_file_size,
         format_all=format_all,
     )
+    policy = version_from or settings.version_from or "spec"
+    changelog_path = _changelog_path(changelog or settings.changelog)
     spec_names = [relative_to(out, Path(spec)) for spec in spec_paths]
     identity = options_identity(
         {
@@ -204,6 +237,7 @@ def generate_command(
             "strict": options.strict,
             "allow_skip": options.allow_skip,
             "subpackage_names": list(options.subpackage_names),
+            "version_from": policy,
         },
         options.templates,
     )
@@ -217,9 +251,13 @@ def generate_command(
         return
 
     from .pipeline import generate
+    from .release import ReleaseTracker, changelog_entry, prepend_entry
 
     progress = _progress if not quiet and sys.stderr.isatty() else None
-    result = generate(list(spec_paths), options, progress=progress)
+    tracker = ReleaseTracker(policy, _recorded(out), options.package_version)
+    result = generate(list(spec_paths), options, progress=progress, choose_version=tracker)
+    release = tracker.release
+    assert release is not None, "generate chooses the version of every package"
     _warn(result.warnings, quiet)
     if check:
         changes = diff_output(out, result.files)
@@ -230,9 +268,15 @@ def generate_command(
             click.echo(f"{out} is up to date")
         return
     inputs = tuple(relative_to(out, path) for path in result.inputs)
-    provenance = Provenance(tuple(spec_names), inputs, fingerprint(out, inputs, identity))
+    provenance = Provenance(
+        tuple(spec_names), inputs, fingerprint(out, inputs, identity), release.record()
+    )
     waiting = None if quiet else _progress
     timeout = lock_timeout if lock_timeout is not None else settings.lock_timeout
+    updates = {}
+    if changelog_path is not None and release.changed:
+        entry = changelog_entry(release, tracker.titles)
+        updates[changelog_path] = lambda existing: prepend_entry(existing, entry)
     changes = write_output(
         out,
         result.files,
@@ -240,12 +284,55 @@ def generate_command(
         provenance,
         lock_timeout=DEFAULT_LOCK_TIMEOUT if timeout is None else timeout,
         on_wait=waiting,
+        user_updates=updates,
     )
     if not quiet:
         click.echo(
-            f"generated {result.package} in {out}: {result.operation_count} operations "
+            f"generated {result.package} {release.version} in {out}: {result.operation_count} operations "
             f"({len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed files)"
+            + (f"; {changelog_path}: entry for {release.version}" if updates else "")
         )
+
+
+def _changelog_path(value: str | None) -> str | None:
+    """The changelog's path inside OUT, as a relative POSIX path; a usage error when it leaves OUT."""
+    if value is None:
+        return None
+    path = PurePosixPath(posixpath.normpath(value.replace("\\", "/")))
+    if (
+        path.is_absolute()
+        or not path.parts
+        or path.parts[0] in ("..", ".")
+        or path.as_posix() == MANIFEST
+    ):
+        raise click.BadParameter(
+            f"{value!r}: the changelog is a path inside the output directory, relative to it (e.g. CHANGELOG.md)",
+            param_hint="'--changelog' / changelog",
+        )
+    return path.as_posix()
+
+
+def _recorded(out: Path) -> Recorded | None:
+    """What the previous generation of ``out`` recorded: its release record, or for an output
+    of an older accessgen the version in its pyproject.toml; None for a new output."""
+    from .release import Recorded, pyproject_version, read_record
+
+    has_manifest, record = read_release_record(out)
+    if not has_manifest:
+        return None
+    try:
+        recorded = read_record(record)
+    except ValueError as exc:
+        raise OutputError(
+            f"{out / MANIFEST} cannot be read ({exc}); delete it to start afresh"
+        ) from None
+    if recorded is not None:
+        return recorded
+    try:
+        version = pyproject_version(read_regular_file(out / "pyproject.toml").decode("utf-8"))
+    except (UnreadableFile, UnicodeDecodeError):
+        version = None
+    return Recorded(version, None)
 
 
 def _progress(message: str) -> None:
@@ -335,17 +422,22 @@ def diff_command(
 ) -> None:
     """Compare the generated client surface of OLD and NEW.
 
+    OLD may also be an output directory of `accessgen generate`: the API surface its
+    manifest recorded is compared with NEW (no need for the old spec).
     Exit 1 when a change is breaking, 3 when a spec cannot be read or is invalid.
     """
-    from .diff import diff_specs, render
+    from .diff import build_surface, diff_specs, diff_surfaces, render
+    from .pipeline import load_api
 
     settings = _settings()
-    report = diff_specs(
-        old,
-        new,
-        ref_root=ref_root or settings.ref_root,
-        max_file_size=max_file_size or settings.max_file_size,
-    )
+    limits: dict[str, Any] = {
+        "ref_root": ref_root or settings.ref_root,
+        "max_file_size": max_file_size or settings.max_file_size,
+    }
+    if old.is_dir():
+        report = diff_surfaces(_recorded_surface(old), build_surface(load_api(new, **limits)[0]))
+    else:
+        report = diff_specs(old, new, **limits)
     click.echo(render(report, fmt))
     if report.breaking:
         click.echo(
@@ -353,6 +445,28 @@ def diff_command(
             err=True,
         )
         sys.exit(EXIT_GATE)
+
+
+def _recorded_surface(out: Path) -> Surface:
+    """The API surface the manifest of the output ``out`` recorded (exit 3 when there is none)."""
+    from .release import read_record
+
+    try:
+        has_manifest, record = read_release_record(out)
+        recorded = read_record(record) if has_manifest else None
+    except (OutputError, ValueError) as exc:
+        raise InputError(f"{out}: {exc}") from None
+    if recorded is None or recorded.surfaces is None:
+        raise InputError(
+            f"{out} is neither a spec nor an output whose manifest records its API surface "
+            "(generate it with this accessgen first)"
+        )
+    if len(recorded.surfaces) != 1:
+        names = ", ".join(sorted(recorded.surfaces))
+        raise InputError(
+            f"{out} holds a package of several APIs ({names}); compare their specs instead"
+        )
+    return next(iter(recorded.surfaces.values()))
 
 
 def _on_interrupt(signum: int, frame: object) -> None:

@@ -40,22 +40,28 @@ Rules:
 Suggested semver bump: ``major`` with any breaking change, ``minor`` with other surface
 changes, ``patch`` when only paths/scopes removed or text the client carries (docstrings,
 descriptions) differ, ``none`` when the generated client would be the same.
+
+A surface can be written as JSON records (``surface_record``) and read back
+(``surface_from_record``): the manifest of a generated output keeps the surface it was
+generated from, so the next generation can compare against it without the old spec.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from . import __version__
 from .ir import AliasModel, Api, ArrayType, MapType, ModelRef, NullableType, ObjectModel, Operation, SecurityClass, TypeExpr, UnionType
 from .files import DEFAULT_MAX_FILE_SIZE
 from .pipeline import load_api
 from .plan import PackagePlan, PlannedModel, Planner
+from .render import md
 
 Usage = frozenset[str]  # subset of {"request", "response"}
 REQUEST: Usage = frozenset({"request"})
@@ -145,7 +151,7 @@ class ModelSurface:
 @dataclass(frozen=True)
 class Surface:
     version: str
-    plan: PackagePlan
+    detail: str  # a digest of everything the generated client carries (docstrings too), but its version
     operations: tuple[OperationSurface, ...]
     models: Mapping[str, ModelSurface]
     credentials: frozenset[str]
@@ -154,16 +160,26 @@ class Surface:
 
 def build_surface(api: Api) -> Surface:
     """The generated client's surface for ``api``, named as the generated code names it."""
-    planner = Planner(api, "client", __version__)
-    plan = planner.plan()
+    return surface_of(api, Planner(api, "client", __version__).plan())
+
+
+def plan_digest(plan: PackagePlan) -> str:
+    """What the generated client carries, as a digest: the plan without its package name and version."""
+    return hashlib.sha256(repr(replace(plan, package="", version="")).encode("utf-8", "backslashreplace")).hexdigest()
+
+
+def surface_of(api: Api, plan: PackagePlan) -> Surface:
+    """The surface of the client ``plan`` (planned from ``api``) describes."""
+    by_http = {(op.method.upper(), op.path): op for op in api.operations}
     operations = []
-    # The planner's own groups, in its order: plan_operations keeps it, so names line up.
-    for (_, ops), group in zip(planner.grouped_operations(), plan.groups):
-        for op, planned in zip(ops, planner.plan_operations(ops)):
+    for group in plan.groups:
+        for planned in sorted(group.operations, key=lambda p: (p.path, p.http_method)):
+            op = by_http[(planned.http_method, planned.path)]
             annotations = {p.name: p for p in planned.signature_params}
-            params = tuple(
+            params = tuple(  # an idempotency header is the `idempotency_key` option, no parameter
                 ParamSurface(name, p.name, p.location, p.required, annotations[name].annotation)
                 for p, name in zip(op.parameters, planned.call_args)
+                if name in annotations
             )
             body = None
             if op.request_body is not None and planned.body_arg is not None:
@@ -187,11 +203,11 @@ def build_surface(api: Api) -> Surface:
                 )
             )
     usage = _model_usage(api)
-    keys = {name: key for key, name in planner.class_names.items()}
-    models = {m.name: _model_surface(m, usage.get(keys[m.name], BOTH)) for m in plan.models}
+    models = {m.name: _model_surface(m, usage.get(m.key, BOTH)) for m in plan.models}
     credentials = frozenset(c.kwarg for c in plan.credentials)
     token_schemes = frozenset(s.name for s in api.security_schemes if s.is_token)
-    return Surface(api.version, plan, tuple(operations), models, credentials, token_schemes)
+    operations.sort(key=lambda o: (o.key, o.http))  # the order records keep
+    return Surface(api.version, plan_digest(plan), tuple(operations), models, credentials, token_schemes)
 
 
 def _model_surface(model: PlannedModel, usage: Usage) -> ModelSurface:
@@ -447,18 +463,103 @@ def _alternative(alternative: Alternative) -> str:
 
 
 def diff_apis(old: Api, new: Api) -> DiffReport:
-    before, after = build_surface(old), build_surface(new)
+    return diff_surfaces(build_surface(old), build_surface(new))
+
+
+def diff_surfaces(before: Surface, after: Surface) -> DiffReport:
     changes = compare(before, after)
     bump: Bump
     if any(c.breaking for c in changes):
         bump = "major"
     elif any(c.kind not in PATCH_KINDS for c in changes):
         bump = "minor"
-    elif changes or replace(before.plan, version="") != replace(after.plan, version=""):
+    elif changes or before.detail != after.detail:
         bump = "patch"
     else:
         bump = "none"
-    return DiffReport(old.version, new.version, changes, bump)
+    return DiffReport(before.version, after.version, changes, bump)
+
+
+# ---------------------------------------------------------------- the surface as JSON records
+
+
+def surface_record(surface: Surface) -> dict[str, Any]:
+    """``surface`` as JSON: one record per operation and per model, empty values left out."""
+    operations = []
+    for op in sorted(surface.operations, key=lambda o: (o.key, o.http)):
+        record: dict[str, Any] = {"key": op.key, "call": f"{op.group}.{op.name}", "http": op.http, "class": op.security_class.value}
+        if op.operation_id != op.key:  # the key is the operationId where there is one
+            record["operation_id"] = op.operation_id
+        if op.deprecated:
+            record["deprecated"] = True
+        if op.alternatives != ({},):
+            record["security"] = [{scheme: sorted(scopes) for scheme, scopes in sorted(alt.items())} for alt in op.alternatives]
+        if op.params:
+            record["params"] = [[p.name, p.spec_name, p.location, p.required, p.annotation] for p in op.params]
+        if op.body is not None:
+            record["body"] = [op.body.required, op.body.annotation]
+        record["returns"] = op.returns
+        operations.append(record)
+    models = []
+    for name in sorted(surface.models):
+        model = surface.models[name]
+        entry: dict[str, Any] = {"model": model.name, "kind": model.kind, "usage": sorted(model.usage)}
+        if model.fields:
+            entry["fields"] = [[f.name, f.json_name, f.annotation, f.required, f.read_only] for f in model.fields]
+        if model.enum_values:
+            entry["enum"] = list(model.enum_values)
+        if model.target:
+            entry["target"] = model.target
+        models.append(entry)
+    return {
+        "api_version": surface.version,
+        "detail": surface.detail,
+        "credentials": sorted(surface.credentials),
+        "token_schemes": sorted(surface.token_schemes),
+        "operations": operations,
+        "models": models,
+    }
+
+
+def surface_from_record(record: Mapping[str, Any]) -> Surface:
+    """The surface ``surface_record`` wrote; ``ValueError`` when ``record`` is not one."""
+    try:
+        operations = []
+        for op in record["operations"]:
+            group, name = str(op["call"]).split(".", 1)
+            security = op.get("security", [{}])
+            operations.append(
+                OperationSurface(
+                    key=str(op["key"]),
+                    operation_id=op["operation_id"] if "operation_id" in op else str(op["key"]),
+                    http=str(op["http"]),
+                    group=group,
+                    name=name,
+                    deprecated=bool(op.get("deprecated", False)),
+                    security_class=SecurityClass(op["class"]),
+                    alternatives=tuple({str(k): frozenset(map(str, v)) for k, v in alt.items()} for alt in security),
+                    params=tuple(ParamSurface(str(n), str(s), str(loc), bool(req), str(ann)) for n, s, loc, req, ann in op.get("params", [])),
+                    body=ParamSurface("body", "body", "body", bool(op["body"][0]), str(op["body"][1])) if "body" in op else None,
+                    returns=str(op["returns"]),
+                )
+            )
+        models = {}
+        for model in record["models"]:
+            fields = tuple(FieldSurface(str(n), str(j), str(a), bool(r), bool(ro)) for n, j, a, r, ro in model.get("fields", []))
+            usage: Usage = frozenset(str(u) for u in model["usage"])
+            models[str(model["model"])] = ModelSurface(
+                str(model["model"]), str(model["kind"]), usage, fields, tuple(map(str, model.get("enum", []))), str(model.get("target", ""))
+            )
+        return Surface(
+            version=str(record["api_version"]),
+            detail=str(record["detail"]),
+            operations=tuple(operations),
+            models=models,
+            credentials=frozenset(map(str, record["credentials"])),
+            token_schemes=frozenset(map(str, record["token_schemes"])),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"not a recorded API surface ({type(exc).__name__}: {exc})") from None
 
 
 def diff_specs(old: str | Path, new: str | Path, *, ref_root: Path | None = None, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> DiffReport:
@@ -524,4 +625,5 @@ def _clean(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return _clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("<", "&lt;")
+    """Spec text in markdown (a changelog, a pull-request comment): text only, whatever it holds."""
+    return md(_clean(text), inline=True)

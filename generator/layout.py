@@ -170,7 +170,7 @@ def _top_level(code: str, token: str) -> list[int]:
 
 def _assignment(code: str) -> tuple[str, str | None, str | None] | None:
     """(target, annotation, value) of ``target[: annotation][ = value]``, or None for other statements."""
-    if code.startswith(_STATEMENT_KEYWORDS):
+    if code.startswith(_STATEMENT_KEYWORDS) or code.startswith("lambda"):
         return None
     equals = _top_level(code, " = ")
     colons = _top_level(code, ": ")
@@ -202,6 +202,8 @@ def lay_out(code: str, indent: str = "") -> list[str]:
     if imported:  # black wraps a long import in parentheses, one name per line
         names = [name.strip() for name in imported.group(2).split(",")]
         return [f"{indent}{imported.group(1)}("] + [f"{indent}{INDENT}{name}," for name in names] + [f"{indent})"]
+    if code.startswith("lambda"):
+        raise CannotPromise("a long lambda")
     assignment = _assignment(code)
     if assignment is not None:
         return _assignment_lines(*assignment, indent)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +19,15 @@ from .ir import Api
 from .options import GenerateOptions
 from .load import default_ref_root, load_spec
 from .naming import USER_NAME_LIMIT, package_name as to_package_name, snake_case, unique
-from .plan import MODULE_SCOPE_TAKEN, Planner, combine_plans, default_package_name
+from .plan import MODULE_SCOPE_TAKEN, PackagePlan, Planner, combine_plans, default_package_name
 from .render import RenderedPackage, SubPackage, render_package
 from .validate import PendingValidation, join_first, start_validation
 
+
+# Called once every spec is planned, before rendering: (sub-package or "" for a one-spec package,
+# IR, plan) of each spec and the default version (--package-version, else info.version as PEP 440)
+# -> the version to write. ``release.ReleaseTracker`` is one: it records surfaces and may bump.
+ChooseVersion = Callable[[Sequence[tuple[str, Api, PackagePlan]], str], str]
 
 # Names a sub-package cannot take: the package's own modules, and what its __init__ imports.
 RESERVED_SUBPACKAGES = frozenset({"session", "client", "models", "api"}) | MODULE_SCOPE_TAKEN
@@ -122,7 +127,12 @@ def pep440_version(raw: str) -> str:
     return str(Version(version))
 
 
-def generate(specs: str | Path | list[str | Path], options: GenerateOptions = GenerateOptions(), progress: Callable[[str], None] | None = None) -> Generated:
+def generate(
+    specs: str | Path | list[str | Path],
+    options: GenerateOptions = GenerateOptions(),
+    progress: Callable[[str], None] | None = None,
+    choose_version: ChooseVersion | None = None,
+) -> Generated:
     """Generate one package from one spec, or from several (a sub-package per spec).
 
     Each spec's validation runs beside building, planning and rendering (see
@@ -142,7 +152,7 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
             validations.append(validation)
             built.append((spec_api, build_warnings))
         apis = [spec_api for spec_api, _ in built]
-        package, rendered, counts = _plan_and_render(apis, options)
+        package, rendered, counts = _plan_and_render(apis, options, choose_version)
         warnings: tuple[Diagnostic, ...] = ()
         for validation, (_, build_warnings) in zip(validations, built):
             warnings += validation.result().warnings + build_warnings
@@ -164,13 +174,17 @@ def generate(specs: str | Path | list[str | Path], options: GenerateOptions = Ge
     return Generated(tuple(apis), package, formatted, warnings, count, inputs)
 
 
-def _plan_and_render(apis: list[Api], options: GenerateOptions) -> tuple[str, RenderedPackage, tuple[int, int]]:
+def _plan_and_render(
+    apis: list[Api], options: GenerateOptions, choose_version: ChooseVersion | None
+) -> tuple[str, RenderedPackage, tuple[int, int]]:
     """The package name, its rendered files and the counts of operations and models."""
     if len(apis) == 1:
         api = apis[0]
         package = to_package_name(options.package_name, limit=USER_NAME_LIMIT) if options.package_name else default_package_name(api)
         plan = Planner(api, package, __version__).plan()
         version = options.package_version or pep440_version(api.version)
+        if choose_version is not None:
+            version = choose_version([("", api, plan)], version)
         rendered = render_package(plan, version, options.templates)
         counts = (len(api.operations), len(plan.models))
     else:
@@ -182,6 +196,8 @@ def _plan_and_render(apis: list[Api], options: GenerateOptions) -> tuple[str, Re
         plans = [Planner(api, f"{package}.{name}", __version__).plan() for api, name in zip(apis, names)]
         top = combine_plans(package, plans)
         version = options.package_version or pep440_version(apis[0].version)
+        if choose_version is not None:
+            version = choose_version([(name, api, plan) for name, api, plan in zip(names, apis, plans)], version)
         subpackages = tuple(SubPackage(plan, name) for plan, name in zip(plans, names))
         rendered = render_package(top, version, options.templates, subpackages=subpackages)
         counts = (sum(len(a.operations) for a in apis), sum(len(p.models) for p in plans))

@@ -64,6 +64,7 @@ MODEL_RUNTIME_NAMES = frozenset({"ApiModel", "ReadOnlyAwareModel", "OpenStrEnum"
 API_RUNTIME_NAMES = (
     "ApiResponse", "AsyncBinaryContent", "AsyncClientCore", "AsyncStreamedResponse", "BinaryContent", "OperationSpec",
     "PaginationSpec", "ParamSpec", "ResponseSpec", "StreamedResponse", "SyncClientCore", "Timeout", "request_options",
+    "CallOptions",
 )
 CLIENT_MODULE_RUNTIME_NAMES = ("AsyncClientCore", "RetryPolicy", "SchemeSpec", "SyncClientCore", "Timeout", "TokenProvider")
 CLIENT_RUNTIME_NAMES = frozenset(API_RUNTIME_NAMES + CLIENT_MODULE_RUNTIME_NAMES)
@@ -102,7 +103,7 @@ MODULE_SCOPE_TAKEN = (
     | BUILTIN_NAMES
     | frozenset(IMPORTED_ABC_NAMES)
     | frozenset({
-        "cached_property", "httpx", "models", "OPERATIONS", "DEFAULT_BASE_URL", "SCHEMES", "_SyncClientT", "_AsyncClientT",
+        "cached_property", "httpx", "models", "Unpack", "OPERATIONS", "DEFAULT_BASE_URL", "SCHEMES", "_SyncClientT", "_AsyncClientT",
         "Client", "AuthenticatedClient", "AsyncClient", "AsyncAuthenticatedClient", "Session", "_RuntimeSession",
     })
     | PACKAGE_EXPORTS
@@ -122,7 +123,7 @@ CLASS_SCOPE_TAKEN = MODULE_SCOPE_TAKEN | frozenset({"close"})
 # Parameters: not the names method bodies use, nor those of annotations.
 PARAM_TAKEN = (
     MODEL_SCOPE_TAKEN | ANNOTATION_BUILTINS
-    | frozenset({"typing", "warnings", "models", "self", "body", "page_item", "call_options", "request_options"})
+    | frozenset({"typing", "warnings", "models", "self", "body", "page_item", "options", "request_options"})
     | frozenset(OPTION_NAMES)
 )
 # Fields: not what a pydantic model holds, nor names its annotations and defaults use.
@@ -159,6 +160,7 @@ class PlannedModel:
     has_read_only: bool = False
     module: str = ""  # the models submodule it lives in; "" for models/__init__.py
     recursive: bool = False  # an alias whose value names itself, directly or through other aliases
+    key: str = ""  # the IR model's key
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ class PlannedParam:
     description: str | None
     positional: bool
     async_annotation: str | None = None  # where the async client accepts more (async iterables)
+    location: str = ""  # "path", "query", "header", "cookie", "body"; "" for the per-call options
+    spec_name: str = ""  # the parameter's name in the spec; for the body, its media type
 
 
 OPTION_PARAMS = (
@@ -197,6 +201,44 @@ class PlannedOperation:
     security_class: str
     pagination: str | None  # "link" or "cursor" when the operation has an iter_ method
     stream_name: str | None = None  # the variant reading a binary response in chunks
+    # What the API reference (API.md) shows besides the signature.
+    http_method: str = ""  # "GET"
+    path: str = ""
+    operation_id: str | None = None
+    summary: str | None = None
+    security: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...] = ()  # alternatives of (scheme, scopes)
+    success_statuses: tuple[str, ...] = ()
+    errors: tuple[PlannedError, ...] = ()  # declared statuses that raise
+    runtime_errors: tuple[str, ...] = ()  # errors besides those every call may raise
+    idempotency_header: str | None = None  # the header the `idempotency_key` option sets
+
+
+@dataclass(frozen=True)
+class PlannedError:
+    """A response status an operation declares that makes a call raise."""
+
+    status: str  # "404", "4XX", "default"
+    exception: str  # the runtime's class for it ("NotFoundError"); "ApiError" for "default"
+    body: str  # the annotation of the parsed body the error carries ("None" when empty)
+    description: str | None
+
+
+# The runtime's error class for each status it names (generator/runtime/errors.py _BY_STATUS);
+# tests/test_api_reference.py checks the two agree.
+STATUS_ERRORS = {
+    400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
+    409: "ConflictError", 422: "UnprocessableEntityError", 429: "RateLimitError",
+}
+
+
+def error_class(status: str) -> str:
+    """The error a response with the declared ``status`` raises ("404", "4XX", "default")."""
+    upper = status.upper()
+    if upper == "DEFAULT":
+        return "ApiError"
+    if upper.isdigit() and int(upper) in STATUS_ERRORS:
+        return STATUS_ERRORS[int(upper)]
+    return {"4": "ClientSideError", "5": "InternalServerError"}.get(upper[:1], "UnexpectedStatusError")
 
 
 @dataclass(frozen=True)
@@ -250,6 +292,7 @@ class PackagePlan:
     openid_configuration_url: str | None = None
     authorization_url: str | None = None
     default_scopes: tuple[str, ...] = ()
+    call_options: tuple[PlannedParam, ...] = OPTION_PARAMS  # what every method takes after its own parameters
 
 
 # ---------------------------------------------------------------- patterns
@@ -437,7 +480,7 @@ class Planner:
             planned = self._model_in_context(model)
         finally:
             self._module_context = None
-        return dataclasses.replace(planned, module=self.model_modules[model.key])
+        return dataclasses.replace(planned, module=self.model_modules[model.key], key=model.key)
 
     def _model_in_context(self, model: Model) -> PlannedModel:
         name = self.class_names[model.key]
@@ -575,7 +618,7 @@ class Planner:
                 default = "None"
                 if not annotation.endswith("| None") and annotation not in ("Any", "None"):
                     annotation += " | None"
-            signature.append(PlannedParam(pname, annotation, default, param.description, param.location == "path"))
+            signature.append(PlannedParam(pname, annotation, default, param.description, param.location == "path", location=param.location, spec_name=param.name))
         body_arg = None
         if op.request_body is not None:
             body = op.request_body
@@ -594,12 +637,11 @@ class Planner:
                     annotation += " | None"
                     async_annotation = async_annotation and async_annotation + " | None"
             body_arg = "body"
-            signature.append(PlannedParam("body", annotation, default, body.description, False, async_annotation))
+            signature.append(PlannedParam("body", annotation, default, body.description, False, async_annotation, location="body", spec_name=body.media_type))
         # Required keyword arguments first reads better and is what users expect.
         positional = [p for p in signature if p.positional]
         keyword = [p for p in signature if not p.positional]
         keyword.sort(key=lambda p: p.default is not None)
-        keyword.extend(OPTION_PARAMS)
         success = _success_responses(op)
         returns = _dedupe([self._response_annotation(r) for r in success]) or ["None"]
         if "Any" in returns or (len(returns) > 1 and self._names_recursive_alias(r.type for r in success)):
@@ -618,13 +660,23 @@ class Planner:
             constant=constant,
             spec_source=self._spec_source(op, name),
             signature_params=tuple(positional + keyword),
-            call_args=tuple(param_names),
+            # The idempotency header's value comes from the options (generated when not given).
+            call_args=tuple("None" if param is key_param else pname for param, pname in zip(op.parameters, param_names)),
             body_arg=body_arg,
             return_annotation=return_annotation,
             docstring=self._docstring(op, list(zip(op.parameters, param_names))),
             deprecated=op.deprecated,
             security_class=op.security.security_class.value,
             pagination=None if op.pagination is None else "cursor" if op.pagination.cursor_parameter else "link",
+            http_method=op.method.upper(),
+            path=op.path,
+            operation_id=op.operation_id,
+            summary=op.summary,
+            security=tuple(tuple((use.scheme, use.scopes) for use in req.schemes) for req in op.security.alternatives),
+            success_statuses=tuple(r.status for r in success),
+            errors=self._errors(op),
+            runtime_errors=self._runtime_errors(op, success),
+            idempotency_header=key_param.name if key_param is not None else None,
         )
 
     def _names_recursive_alias(self, types: Iterable[TypeExpr]) -> bool:
@@ -632,6 +684,26 @@ class Planner:
         for t in types:
             _collect_refs(t, self._recursive_aliases, found)
         return bool(found)
+
+    def _errors(self, op: Operation) -> tuple[PlannedError, ...]:
+        """The declared responses that raise (every status but 2xx), exact codes first, ``default`` last."""
+        failing = [r for r in op.responses if not r.status.startswith("2")]
+        failing.sort(key=lambda r: (r.status.lower() == "default", not r.status.isdigit(), r.status.upper()))
+        return tuple(PlannedError(r.status, error_class(r.status), self._response_annotation(r), r.description) for r in failing)
+
+    def _runtime_errors(self, op: Operation, success: list[Any]) -> tuple[str, ...]:
+        """What a call may raise besides connection errors and status errors, by what the operation is."""
+        names = []
+        security_class = op.security.security_class
+        if security_class is not SecurityClass.PUBLIC:
+            names.append("MissingCredentialsError")
+        if security_class in (SecurityClass.TOKEN_REQUIRED, SecurityClass.TOKEN_OPTIONAL):
+            names += ["SessionExpiredError", "TokenRefreshError"]
+        if any(r.kind == "json" for r in success):
+            names.append("ResponseValidationError")
+        if op.pagination is not None and not op.pagination.cursor_parameter:
+            names.append("PaginationError")
+        return tuple(names)
 
     def _response_annotation(self, response: Any) -> str:
         if response.kind == "empty":

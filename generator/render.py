@@ -1,7 +1,8 @@
 """Render stage: the package plan through jinja2 templates into source strings.
 
 Every spec-derived string reaches a template through ``pystr`` (a Python string
-literal), ``docstring`` (a docstring that cannot close early) or ``oneline``;
+literal), ``docstring`` (a docstring that cannot close early) or ``oneline``, and in
+markdown through ``md`` (text), ``mdcode`` (a code span) or ``mdblock`` (a fenced block);
 identifiers come from the planner's single sanitizer.
 """
 
@@ -116,6 +117,94 @@ def tomlstr(value: Any) -> str:
     return '"' + _TOML_CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", escaped) + '"'
 
 
+# Markdown. Spec text must stay text: no emphasis, link, image, raw HTML, entity, math, table
+# cell break or line-start construct (heading, list, quote, thematic break) may come out of it.
+_MD_INLINE = re.compile(r"[\\`*\[\]<>|~$&]|_+")
+_MD_ORDERED = re.compile(r"\d+(?=[.)])")
+_BACKTICKS = re.compile(r"`+")
+
+
+def _md_line(value: Any) -> str:
+    return " ".join(_CONTROL.sub(" ", _encodable(str(value))).split())
+
+
+def _md_escape(match: re.Match[str]) -> str:
+    mark, text = match.group(), match.string
+    if mark == "&":
+        return "&amp;"
+    if mark[0] == "_":  # inside a word (snake_case) an underscore cannot start or end emphasis
+        before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+        return mark if before.isalnum() and after.isalnum() else "\\_" * len(mark)
+    return "\\" + mark
+
+
+def md(value: Any, inline: bool = False) -> str:
+    """Spec text as one line of markdown text, every character shown as written; ``inline``
+    where other text comes before it on its line (it cannot start a heading or a list there)."""
+    text = _MD_INLINE.sub(_md_escape, _md_line(value))
+    if inline:
+        return text
+    # What would begin a heading, a list or a thematic break where the text starts a line.
+    if text[:1] in ("#", "+", "=", "-"):
+        return "\\" + text
+    ordered = _MD_ORDERED.match(text)
+    return text[: ordered.end()] + "\\" + text[ordered.end() :] if ordered else text
+
+
+def mdcode(value: Any, table: bool = False) -> str:
+    """Spec text (or an annotation) as an inline code span that no backtick in it can close;
+    ``table`` for a table cell, where a pipe would end the cell."""
+    text = _md_line(value)
+    if not text:
+        return "` `"
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    if table:
+        text = text.replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def mdblock(value: Any, info: str = "") -> str:
+    """A fenced code block holding ``value`` verbatim, fenced by more backticks than any run in it."""
+    lines = [_CONTROL.sub(" ", line).rstrip() for line in _encodable(str(value)).splitlines()]
+    fence = "`" * max(3, max((len(run) for run in _BACKTICKS.findall(str(value))), default=0) + 1)
+    return "\n".join([fence + info, *lines, fence])
+
+
+def mdanchor(heading: str) -> str:
+    """The anchor a code host gives a heading of ours (GitHub's rule: lower case, punctuation
+    other than ``-`` and ``_`` dropped, spaces as hyphens); our headings hold identifiers only."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def security_md(op: PlannedOperation) -> str:
+    """An operation's security alternatives in markdown: "`a` (scopes `x`) and `b` or no credentials"."""
+    if op.security_class == "public":
+        return "never sends a credential"
+    alternatives = []
+    for alternative in op.security:
+        schemes = [mdcode(scheme) + (f" (scopes {', '.join(mdcode(s) for s in scopes)})" if scopes else "") for scheme, scopes in alternative]
+        alternatives.append(" and ".join(schemes) if schemes else "no credentials")
+    return " or ".join(alternatives)
+
+
+def reference_signature(op: PlannedOperation, call: str, name: str | None = None, returns: str | None = None) -> str:
+    """A method as API.md shows it: ``call.name(params, **options) -> returns``, the per-call
+    options (the same for every method) as ``**options``, one parameter a line when long."""
+    own = [p for p in op.signature_params if p.location]
+    parts = [f"{p.name}: {p.annotation}" for p in own if p.positional]
+    keyword = [f"{p.name}: {p.annotation}" + (f" = {p.default}" if p.default is not None else "") for p in own if not p.positional]
+    if keyword:
+        parts += ["*", *keyword]
+    parts.append("**options")
+    head = f"{call}.{name or op.name}("
+    tail = f") -> {returns or op.return_annotation}"
+    line = head + ", ".join(parts) + tail
+    if len(line) <= 100:
+        return line
+    return head + "\n" + "".join(f"    {part},\n" for part in parts) + tail.lstrip()
+
+
 def field_default(field: PlannedField) -> str:
     args = []
     if field.default is not None:
@@ -147,6 +236,7 @@ def signature(op: PlannedOperation, mode: str = "sync") -> str:
         parts.append("*")
         for p in keyword:
             parts.append(f"{p.name}: {annotation(p)}" + (f" = {p.default}" if p.default is not None else ""))
+    parts.append("**options: Unpack[CallOptions]")  # the per-call options, the same for every method
     return ", ".join(parts)
 
 
@@ -167,6 +257,12 @@ FILTERS: dict[str, Callable[..., str]] = {
     "field_default": field_default,
     "signature": signature,
     "call_tuple": call_tuple,
+    "md": md,
+    "mdcode": mdcode,
+    "mdblock": mdblock,
+    "reference_signature": reference_signature,
+    "mdanchor": mdanchor,
+    "security_md": security_md,
 }
 
 
@@ -225,13 +321,14 @@ def imports_for(
     if typing_names:
         lines.append(f"from typing import {', '.join(typing_names)}")
     lines.sort(key=lambda line: (line.startswith("from "), line.split()[1]))
-    if lines and ("pydantic" in used or "TypeAliasType" in used):
+    if lines and ("pydantic" in used or "TypeAliasType" in used or "Unpack" in used):
         lines.append("")
     if "pydantic" in used:
         lines.append("import pydantic")
-    if "TypeAliasType" in used:
-        # pydantic's own form for recursive aliases; typing_extensions is a dependency of pydantic.
-        lines.append("from typing_extensions import TypeAliasType")
+    extensions = [name for name in ("TypeAliasType", "Unpack") if name in used]
+    if extensions:
+        # Recursive aliases and typed **kwargs on Python 3.10; typing_extensions is pydantic's dependency.
+        lines.append(f"from typing_extensions import {', '.join(extensions)}")
     if "tag_by_property" in used and not any("_runtime.models import" in line for line in extra):
         lines.extend(["", f"from {runtime_prefix}._runtime.models import tag_by_property"])
     if lines and extra:
@@ -306,6 +403,7 @@ def _render_files(
         files[f"{pkg}/__init__.py"] = _package_init(env, plan, up="")
     files["pyproject.toml"] = env.get_template("pyproject.toml.jinja").render(plan=plan, version=package_version)
     files["README.md"] = env.get_template("README.md.jinja").render(plan=plan, subpackages=subpackages)
+    files["API.md"] = env.get_template("API.md.jinja").render(plan=plan, subpackages=subpackages)
     return files
 
 
@@ -353,7 +451,7 @@ def _render_models(env: jinja2.Environment, plan: PackagePlan, root: str, *, run
         # Enums first: field defaults like `Kind.A` are evaluated when the class body runs.
         classes = [m for m in models if m.kind == "enum"] + [m for m in models if m.kind == "object"]
         aliases = [m for m in models if m.kind == "alias"]  # the plan put them in a working order
-        exports = sorted(m.name for m in models) if not module else []
+        exports = sorted(m.name for m in models)  # what `from .module import *` gives the stub index
         body = template.render(plan=plan, classes=classes, aliases=aliases, exports=exports, imports=IMPORTS_MARK, lazy_import=bool(module) and bool(classes))
         bases = {m.enum_base for m in classes if m.kind == "enum"}
         bases |= {"ReadOnlyAwareModel" if m.has_read_only else "ApiModel" for m in classes if m.kind == "object"}
@@ -397,6 +495,14 @@ class ModelIndex:
             if index.module_of(name) != module:  # the plan's buckets must partition the names
                 raise AssertionError(f"accessgen bug: model {name} would be looked up in {index.module_of(name)}, not {module}")
         return index
+
+    @property
+    def by_module(self) -> list[tuple[str, list[str]]]:
+        """The model names of each module, modules and names in order."""
+        grouped: dict[str, list[str]] = {}
+        for name, module in self.names:
+            grouped.setdefault(module, []).append(name)
+        return sorted(grouped.items())
 
     def module_of(self, name: str) -> str | None:
         """What the generated index's ``_module_of`` answers."""

@@ -11,8 +11,11 @@
     ref-root = ".."                # the folder $refs may not leave (default: the enclosing repository)
     max-file-size = "64MiB"        # the largest file a spec may read
     lock-timeout = 60              # seconds to wait for another run writing the same output
+    version-from = "bump"          # "spec" (info.version, the default) or "bump" (semver from the changes)
+    changelog = "CHANGELOG.md"     # prepend an entry on each release; relative to the output
 
-Relative paths are relative to the pyproject.toml that holds them.
+Relative paths are relative to the pyproject.toml that holds them, except ``changelog``,
+which is relative to the output (it belongs to the generated project).
 """
 
 from __future__ import annotations
@@ -44,13 +47,16 @@ class Settings:
     ref_root: Path | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     lock_timeout: float | None = None
+    version_from: str | None = None
+    changelog: str | None = None
     source: Path | None = field(default=None, compare=False)
 
 
 _KEYS = {
     "specs", "output", "package-name", "package-version", "strict", "allow-skip", "templates",
-    "ref-root", "max-file-size", "lock-timeout",
+    "ref-root", "max-file-size", "lock-timeout", "version-from", "changelog",
 }
+VERSION_POLICIES = ("spec", "bump")
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -95,8 +101,19 @@ def load_settings(pyproject: Path | None) -> Settings:
         ref_root=base / _string(table, "ref-root", pyproject) if "ref-root" in table else None,
         max_file_size=_size(table, "max-file-size", pyproject),
         lock_timeout=_seconds(table, "lock-timeout", pyproject),
+        version_from=_choice(table, "version-from", VERSION_POLICIES, pyproject),
+        changelog=_string(table, "changelog", pyproject) if "changelog" in table else None,
         source=pyproject,
     )
+
+
+def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...], pyproject: Path) -> str | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if value not in choices:
+        raise InputError(f"{pyproject}: [tool.accessgen] {key} must be one of {', '.join(repr(c) for c in choices)}")
+    return str(value)
 
 
 def _specs(raw: Any, base: Path, pyproject: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:

@@ -4,6 +4,9 @@ A manifest records the files accessgen generated, so the next run deletes the st
 and carries every other entry over unchanged (a user's ``custom.py``, a symbolic link to a
 folder of theirs: hard-linked into the new tree, so they keep their inode, mode and
 times). A run that fails before the swap leaves the previous output exactly as it was.
+The manifest also keeps the release record of ``release.py`` (the version written and the
+API surface of each spec), one JSON line per operation and model so that it diffs well;
+user files a run updates (a changelog) are written into the new tree, swapped in with it.
 
 Beside OUT live, for the length of a run, a staging folder
 ``.OUT.accessgen-new-<pid>-<start>-*`` (and, where the two folders cannot be exchanged
@@ -27,10 +30,11 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import OutputError
 from .files import UnreadableFile, read_regular_file
@@ -74,6 +78,10 @@ class Provenance:
     specs: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     fingerprint: str | None = None
+    release: Mapping[str, Any] | None = None  # release.Release.record()
+
+
+_RECORD_LISTS = ("operations", "models")  # lists of the release record written one item a line
 
 
 def manifest_text(
@@ -89,10 +97,45 @@ def manifest_text(
             inputs=sorted(provenance.inputs),
             fingerprint=provenance.fingerprint,
         )
-    return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    if provenance.release is not None:
+        payload["release"] = provenance.release
+    return _json(payload, 0) + "\n"
+
+
+def _json(value: Any, level: int, one_item_a_line: bool = False) -> str:
+    """``json.dumps(value, indent=2, sort_keys=True)``, but each item of an ``operations`` or
+    ``models`` list on one line, so that a changed operation is a changed line."""
+    inner = "  " * (level + 1)
+    if isinstance(value, Mapping) and value:
+        items = [
+            f"{inner}{json.dumps(key)}: {_json(item, level + 1, key in _RECORD_LISTS)}"
+            for key, item in sorted(value.items())
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, list) and value:
+        if one_item_a_line:  # each record's keys in the order written
+            items = [json.dumps(item, separators=(", ", ": ")) for item in value]
+        else:
+            items = [_json(item, level + 1) for item in value]
+        return "[\n" + ",\n".join(inner + item for item in items) + "\n" + "  " * level + "]"
+    return json.dumps(value)
 
 
 def read_manifest(out: Path) -> set[str] | None:
+    data = _manifest(out)
+    if data is None:
+        return None
+    return {str(p) for p in data["files"]}
+
+
+def read_release_record(out: Path) -> tuple[bool, Any]:
+    """(whether ``out`` has a manifest, the release record it keeps or None)."""
+    out = _output_path(out)
+    data = _manifest(out) if out.is_dir() else None
+    return data is not None, (data or {}).get("release")
+
+
+def _manifest(out: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(read_regular_file(out / MANIFEST).decode("utf-8"))
     except UnreadableFile as exc:
@@ -110,7 +153,8 @@ def read_manifest(out: Path) -> set[str] | None:
         raise OutputError(
             f"{out / MANIFEST} is not an accessgen manifest; delete it to start afresh"
         )
-    return {str(p) for p in files}
+    manifest: dict[str, Any] = data
+    return manifest
 
 
 def _output_path(out: Path) -> Path:
@@ -428,7 +472,11 @@ def write_output(
     *,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     on_wait: Callable[[str], None] | None = None,
+    user_updates: Mapping[str, Callable[[str | None], str]] | None = None,
 ) -> Changes:
+    """Write ``files`` to ``out`` and swap them in. ``user_updates`` maps paths of user files
+    (not generated, not in the manifest) to a function of their current text (None when there
+    is none) giving their new text: it runs under the lock, its result goes in with the swap."""
     out = _output_path(out)
     _check_target(out)
     with _locked(out, lock_timeout, on_wait):
@@ -437,11 +485,24 @@ def write_output(
         previous = read_manifest(out) if out.is_dir() else None
         tree = _scan(out)
         user = _user_entries(out, tree, files, previous or set())
-        tree = _Tree(_kept_directories(tree, user, previous or set(), files), tree.entries)
+        updated = _user_updates(out, user_updates or {}, files, previous or set())
+        user = [entry for entry in user if entry not in updated]
+        tree = _Tree(
+            _kept_directories(tree, user + list(updated), previous or set(), files), tree.entries
+        )
         changes = diff_output(out, files)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=_staging_prefix(out, "new")))
         try:
-            _fill(staging, out, files, generator, provenance, tree, user)
+            _fill(
+                staging,
+                out,
+                {**files, **updated},
+                generator,
+                provenance,
+                tree,
+                user,
+                manifest_files=files,
+            )
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise OutputError(f"cannot write the output: {exc}") from None
@@ -452,6 +513,34 @@ def write_output(
     return changes
 
 
+def _user_updates(
+    out: Path,
+    updates: Mapping[str, Callable[[str | None], str]],
+    files: dict[str, str],
+    ours: set[str],
+) -> dict[str, str]:
+    """The new text of each user file to update, from its current one."""
+    result = {}
+    for path, update in sorted(updates.items()):
+        if path in files or path in ours or path == MANIFEST:
+            raise OutputError(
+                f"{out / path} is a file accessgen generates; it cannot be a file of yours too"
+            )
+        target = out / path
+        current = None
+        if os.path.lexists(target):
+            if not stat.S_ISREG(os.lstat(target).st_mode):
+                raise OutputError(
+                    f"{target} is not a regular file; accessgen only updates regular files"
+                )
+            try:
+                current = read_regular_file(target).decode("utf-8")
+            except (UnreadableFile, UnicodeDecodeError) as exc:
+                raise OutputError(f"{target} cannot be read as UTF-8 text ({exc})") from None
+        result[path] = update(current)
+    return result
+
+
 def _fill(
     staging: Path,
     out: Path,
@@ -460,6 +549,8 @@ def _fill(
     provenance: Provenance,
     tree: _Tree,
     user: list[str],
+    *,
+    manifest_files: dict[str, str],
 ) -> None:
     for folder in tree.directories:
         (staging / folder).mkdir(parents=True, exist_ok=True)
@@ -467,7 +558,9 @@ def _fill(
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8", newline="\n")
-    (staging / MANIFEST).write_text(manifest_text(files, generator, provenance), encoding="utf-8")
+    (staging / MANIFEST).write_text(
+        manifest_text(manifest_files, generator, provenance), encoding="utf-8"
+    )
     for path in user:
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -30,17 +30,22 @@ SHARED = [
 ]
 
 
-def unstable(files: dict[str, str]) -> list[str]:
+def unstable(files: dict[str, str], *, workers: int = 1) -> list[str]:
     """A diff for each generated module black would change."""
-    problems = []
-    for path, text in sorted(files.items()):
-        if not path.endswith((".py", ".pyi")):
-            continue
-        formatted = black.format_str(text, mode=mode_for(path))
-        if formatted != text:
-            diff = difflib.unified_diff(text.splitlines(), formatted.splitlines(), path, "black", n=1, lineterm="")
-            problems.append("\n".join(list(diff)[:40]))
-    return problems
+    modules = [(path, text) for path, text in sorted(files.items()) if path.endswith((".py", ".pyi"))]
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            return [problem for problem in pool.map(_black_diff, modules, chunksize=8) if problem]
+    return [problem for problem in map(_black_diff, modules) if problem]
+
+
+def _black_diff(module: tuple[str, str]) -> str:
+    path, text = module
+    formatted = black.format_str(text, mode=mode_for(path))
+    if formatted == text:
+        return ""
+    diff = difflib.unified_diff(text.splitlines(), formatted.splitlines(), path, "black", n=1, lineterm="")
+    return "\n".join(list(diff)[:40])
 
 
 def _check(spec: Path) -> None:

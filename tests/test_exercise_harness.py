@@ -294,8 +294,8 @@ def test_the_checker_reports_an_annotation_that_does_not_resolve(
         features_package,
         tmp_path,
         "api/tree.py",
-        '    ) -> models.TreeNode:\n        """GET /tree',
-        '    ) -> models.TreeNod:\n        """GET /tree',
+        ') -> models.TreeNode:\n        """GET /tree',
+        ') -> models.TreeNod:\n        """GET /tree',
     )
     lines = failure_lines(_exercise(out))
     assert any(
@@ -337,10 +337,3 @@ def test_the_checker_reports_a_request_body_sent_under_the_wrong_name(
         line.startswith("request: api.pets.create_pet") and "JSON body sent is not valid" in line
         for line in lines
     ), lines
-
-
-def test_the_checker_knows_the_per_call_options() -> None:
-    from generator.plan import OPTION_NAMES
-    from tests.support.exercise import OPTION_NAMES as CHECKER_OPTION_NAMES
-
-    assert CHECKER_OPTION_NAMES == OPTION_NAMES

@@ -75,6 +75,7 @@ def test_lay_out_matches_black_and_keeps_the_code(indent: str, code: str) -> Non
     [
         f"value: {LONG}[{LONG}] | None = {LONG} + {LONG}",  # a value with an operator
         f"{LONG}{LONG} = {LONG}.x + {LONG}.y",  # an operator black splits on
+        f"lambda: models.{LONG}{LONG} | None,",  # a lambda, whose body is no annotation
     ],
 )
 def test_what_layout_cannot_promise_goes_to_black(code: str) -> None:

@@ -81,7 +81,7 @@ def test_manifest_removes_stale_code_keeps_user_files_and_check_gates(tmp_path: 
     assert (out / "mixed" / "custom.py").read_text() == "# mine\n"
     after = tree_digest(out)
     changed = {p for p in after if after[p] != before.get(p)} | {p for p in before if p not in after}
-    assert changed == {"mixed/api/basic.py", "mixed/api/bearer.py", "mixed/api/tokens.py", "mixed/client.py", "README.md", ".accessgen-manifest.json"}
+    assert changed == {"mixed/api/basic.py", "mixed/api/bearer.py", "mixed/api/tokens.py", "mixed/client.py", "README.md", "API.md", ".accessgen-manifest.json"}
 
     clean = cli("generate", str(spec), "-o", str(out), "--package-name", "mixed", "--check", cwd=tmp_path)
     assert clean.returncode == 0, clean.stderr
@@ -110,7 +110,7 @@ def test_regeneration_reformats_only_what_changed(tmp_path: Path, monkeypatch: p
     spec.write_text(text.replace("summary: Fetch a transfer and its state", "summary: Fetch one transfer"))
     changed = generate(spec, options)
     touched = {p for p in changed.files if changed.files[p] != cold.files[p]}
-    assert touched == {"banking_client/api/transfers.py"}
+    assert touched == {"banking_client/api/transfers.py", "API.md"}  # the summary is in the reference too
     assert changed.formatted_count == 1
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Generic, Literal, Protocol, TypeVar, Union
+from typing import Any, Generic, Literal, Protocol, TypedDict, TypeVar, Union
 
 import httpx
 import pydantic
@@ -199,23 +199,26 @@ class RequestOptions:
             _check_retries(self.max_retries)
 
 
-def request_options(
-    timeout: Timeout | None = None,
-    extra_headers: Mapping[str, str] | None = None,
-    extra_query: Mapping[str, str] | None = None,
-    max_retries: int | None = None,
-    idempotency_key: str | None = None,
-) -> RequestOptions | None:
-    """The options of one call, or ``None`` when it has none (the common, allocation-free case)."""
-    if (
-        timeout is None
-        and extra_headers is None
-        and extra_query is None
-        and max_retries is None
-        and idempotency_key is None
-    ):
+class CallOptions(TypedDict, total=False):
+    """The per-call options every generated method takes as keyword arguments (see
+    :class:`RequestOptions`): ``client.accounts.get_account("a1", timeout=5, max_retries=0)``."""
+
+    timeout: Timeout | None
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, str] | None
+    max_retries: int | None
+    idempotency_key: str | None
+
+
+def request_options(options: CallOptions) -> RequestOptions | None:
+    """The options of one call, or ``None`` when it has none (the common case); an option given
+    as ``None`` is one not given."""
+    if not options or all(value is None for value in options.values()):
         return None
-    return RequestOptions(timeout, extra_headers, extra_query, max_retries, idempotency_key)
+    unknown = options.keys() - CallOptions.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(map(repr, sorted(unknown)))}")
+    return RequestOptions(**options)
 
 
 def _check_retries(value: object) -> int:
@@ -1225,6 +1228,7 @@ __all__ = [
     "AsyncClientCore",
     "AsyncStreamedResponse",
     "BinaryContent",
+    "CallOptions",
     "ClientError",
     "OperationSpec",
     "PaginationSpec",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import typing
 from types import ModuleType
 from typing import Any
 
@@ -27,11 +28,21 @@ def test_every_generated_method_takes_the_options_keyword_only(rt: ModuleType) -
         for api in (getattr(client, group), getattr(async_client, group)):
             methods += [getattr(api, name) for name in dir(api) if not name.startswith("_")]
     assert len(methods) >= 30
+    hints_of_options = typing.get_type_hints(rt._runtime.client.CallOptions)
+    assert list(hints_of_options) == OPTIONS
     for method in methods:
-        parameters = inspect.signature(method).parameters
-        assert [name for name in parameters if name in OPTIONS] == OPTIONS, method.__name__
-        assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in OPTIONS)
-        assert all(parameters[name].default is None for name in OPTIONS)
+        parameters = list(inspect.signature(method).parameters.values())
+        last = parameters[-1]
+        assert last.name == "options" and last.kind is inspect.Parameter.VAR_KEYWORD, method.__name__
+        assert "Unpack[CallOptions]" in str(method.__annotations__["options"]), method.__name__
+        assert not [p.name for p in parameters if p.name in OPTIONS], "options are never spec parameters"
+
+
+def test_an_unknown_option_is_refused_before_anything_is_sent(rt: ModuleType, api: FaultServer) -> None:
+    with rt.Client(api.url) as client:
+        with pytest.raises(TypeError, match="unexpected keyword argument.*'retries'"):
+            client.public.search(retries=3)
+    assert api.attempts == []
 
 
 def test_spec_parameters_named_like_options_are_renamed_never_the_options(

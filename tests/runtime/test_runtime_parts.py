@@ -59,11 +59,15 @@ def test_policy_values_are_checked(field: str) -> None:
 
 
 def test_request_options_allocate_nothing_when_empty() -> None:
-    assert request_options() is None
-    assert request_options(None, None, None, None, None) is None
-    assert request_options(max_retries=0) == RequestOptions(max_retries=0)
+    assert request_options({}) is None
+    assert request_options({"timeout": None, "extra_headers": None, "max_retries": None}) is None
+    assert request_options({"max_retries": 0}) == RequestOptions(max_retries=0)
     with pytest.raises(ValueError):
-        request_options(max_retries=True)
+        request_options({"max_retries": True})
+    with pytest.raises(ValueError):
+        request_options({"max_retries": "1"})  # type: ignore[typeddict-item]
+    with pytest.raises(TypeError, match="'retries'"):
+        request_options({"retries": 3})  # type: ignore[typeddict-unknown-key]
 
 
 class Colour(OpenStrEnum):

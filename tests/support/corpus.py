@@ -162,6 +162,7 @@ class Outcome:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)  # generator failures: the test fails on any
     exercise: dict[str, Any] | None = None  # the checker's report (tests/support/exercise.py)
+    out: Path | None = None  # the generated project, when generation succeeded
 
     def fail(self, message: str) -> None:
         self.status = "failed"
@@ -228,6 +229,7 @@ def run_entry(entry: CorpusEntry, workdir: Path, cache_dir: Path) -> Outcome:
     if facts.kind == "swagger":
         outcome.note = "Swagger 2.0 accepted"
     outcome.status = "generated"
+    outcome.out = out
     report = run_exercise([(out, package)], timeout=EXERCISE_TIMEOUT)[0]
     outcome.exercise = report
     broken = [line for line, f in zip(failure_lines(report), report["failures"]) if f["kind"] in _IMPORT_KINDS]

@@ -58,10 +58,6 @@ import jsonschema
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
-# The per-call options every generated method takes (generator.plan.OPTION_NAMES; this module
-# runs in interpreters that may not see the generator, tests/test_exercise_harness.py keeps them equal).
-OPTION_NAMES = ("timeout", "extra_headers", "extra_query", "max_retries", "idempotency_key")
-
 try:  # Python 3.11+
     from re import _constants as _sre, _parser as _sre_parse  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - Python 3.10
@@ -1155,8 +1151,8 @@ class OperationRunner:
             return []
         types = [
             _annotation_for_values(op.hints.get(name, Any))
-            for name in op.signature.parameters
-            if name not in OPTION_NAMES
+            for name, param in op.signature.parameters.items()
+            if param.kind is not inspect.Parameter.VAR_KEYWORD
         ]
         for _status, response in op.statuses:
             if response.kind == "json":
@@ -1172,8 +1168,8 @@ class OperationRunner:
         if op.method is None or op.failed or op.signature is None:
             return
         for name, param in op.signature.parameters.items():
-            if name in OPTION_NAMES:
-                continue  # per-call options (timeout, retries...) are the runtime's, not the spec's
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                continue  # **options: the runtime's per-call options (timeout, retries...), not the spec's
             annotation = op.hints.get(name, Any)
             if name == "body":
                 op.body_hint = _annotation_for_values(annotation)

@@ -56,6 +56,7 @@ def run_batch(seeds: Sequence[int], root: str) -> list[SeedResult]:
 
     base = Path(root)
     results: list[SeedResult] = []
+    layout_changes = _check_layout_keeps_the_code()
     for seed in seeds:
         fuzzed = fuzz_spec(seed)
         spec = write_spec(fuzzed, base / "specs")
@@ -81,6 +82,8 @@ def run_batch(seeds: Sequence[int], root: str) -> list[SeedResult]:
             result.problems.append(
                 f"generation crashed: {type(exc).__name__}: {str(exc)[:300]} at {Path(last.filename).name}:{last.lineno}"
             )
+        result.problems += [f"layout changed the code of {first_line}" for first_line in layout_changes]
+        layout_changes.clear()
         result.seconds_generate = time.monotonic() - started
         results.append(result)
     generated = [r for r in results if r.generated]
@@ -95,6 +98,30 @@ def run_batch(seeds: Sequence[int], root: str) -> list[SeedResult]:
                 f"{report['operations_total']} operations exercised, the spec has {result.operations}"
             )
     return results
+
+
+_LAYOUT_CHANGES: list[str] = []
+
+
+def _check_layout_keeps_the_code() -> list[str]:
+    """Make ``generator.render`` compare each module's syntax tree before and after ``layout``
+    breaks its lines (once per worker process); the list collects the modules where they differ."""
+    import ast
+
+    from generator import render
+
+    if not getattr(render.lay_out_module, "checks_the_code", False):
+        lay_out_module = render.lay_out_module
+
+        def checked(text: str) -> str:
+            laid_out = lay_out_module(text)
+            if ast.dump(ast.parse(laid_out)) != ast.dump(ast.parse(text)):
+                _LAYOUT_CHANGES.append(text.split("\n", 1)[0][:120])
+            return laid_out
+
+        checked.checks_the_code = True  # type: ignore[attr-defined]
+        render.lay_out_module = checked  # type: ignore[assignment]
+    return _LAYOUT_CHANGES
 
 
 def batches(seeds: Sequence[int], size: int) -> Iterator[list[int]]:

@@ -1,19 +1,21 @@
-"""AccountsApi: operations tagged "accounts"."""
+"""AccountsApi: the operations of `client.accounts`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+
+from typing_extensions import Unpack
 
 from .._runtime.client import (
     ApiResponse,
     AsyncClientCore,
+    CallOptions,
     OperationSpec,
     PaginationSpec,
     ParamSpec,
     ResponseSpec,
     SyncClientCore,
-    Timeout,
     request_options,
 )
 from .. import models
@@ -91,16 +93,7 @@ class AccountsApi:
 class AuthenticatedAccountsApi(AccountsApi):
     """Every operation, including those that require an access token."""
 
-    def get_account(
-        self,
-        account_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> models.Account:
+    def get_account(self, account_id: str, **options: Unpack[CallOptions]) -> models.Account:
         """Fetch one account
 
         Security: accessToken [banking/read].
@@ -109,29 +102,14 @@ class AuthenticatedAccountsApi(AccountsApi):
             account_id: The account's resource ID.
         """
         return self._client.request(
-            GET_ACCOUNT,
-            (account_id,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            GET_ACCOUNT, (account_id,), None, request_options(options)
         ).parsed
 
     def get_account_raw(
-        self,
-        account_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, account_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
-        return self._client.request(
-            GET_ACCOUNT,
-            (account_id,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        )
+        return self._client.request(GET_ACCOUNT, (account_id,), None, request_options(options))
 
     def list_accounts(
         self,
@@ -139,11 +117,7 @@ class AuthenticatedAccountsApi(AccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> models.Accounts:
         """Return a page of the customer's accounts
 
@@ -157,10 +131,7 @@ class AuthenticatedAccountsApi(AccountsApi):
             product_types: Only accounts of these product types (pipe-delimited).
         """
         return self._client.request(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         ).parsed
 
     def list_accounts_raw(
@@ -169,18 +140,11 @@ class AuthenticatedAccountsApi(AccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
         return self._client.request(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     def iter_list_accounts(
@@ -189,18 +153,11 @@ class AuthenticatedAccountsApi(AccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> Iterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
         yield from self._client.paginate(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     def update_account(
@@ -209,11 +166,7 @@ class AuthenticatedAccountsApi(AccountsApi):
         *,
         if_match: str,
         body: models.AccountPatch | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> models.Account:
         """Rename an account
 
@@ -224,10 +177,7 @@ class AuthenticatedAccountsApi(AccountsApi):
             if_match: The ETag of the account as last fetched.
         """
         return self._client.request(
-            UPDATE_ACCOUNT,
-            (account_id, if_match),
-            body,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
         ).parsed
 
     def update_account_raw(
@@ -236,18 +186,11 @@ class AuthenticatedAccountsApi(AccountsApi):
         *,
         if_match: str,
         body: models.AccountPatch | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
         return self._client.request(
-            UPDATE_ACCOUNT,
-            (account_id, if_match),
-            body,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
         )
 
 
@@ -261,16 +204,7 @@ class AsyncAccountsApi:
 class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     """Every async operation, including those that require an access token."""
 
-    async def get_account(
-        self,
-        account_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> models.Account:
+    async def get_account(self, account_id: str, **options: Unpack[CallOptions]) -> models.Account:
         """Fetch one account
 
         Security: accessToken [banking/read].
@@ -279,30 +213,15 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
             account_id: The account's resource ID.
         """
         return (
-            await self._client.request(
-                GET_ACCOUNT,
-                (account_id,),
-                None,
-                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-            )
+            await self._client.request(GET_ACCOUNT, (account_id,), None, request_options(options))
         ).parsed
 
     async def get_account_raw(
-        self,
-        account_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, account_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
         return await self._client.request(
-            GET_ACCOUNT,
-            (account_id,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            GET_ACCOUNT, (account_id,), None, request_options(options)
         )
 
     async def list_accounts(
@@ -311,11 +230,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> models.Accounts:
         """Return a page of the customer's accounts
 
@@ -330,10 +245,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         """
         return (
             await self._client.request(
-                LIST_ACCOUNTS,
-                (start, limit, product_types),
-                None,
-                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+                LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
             )
         ).parsed
 
@@ -343,18 +255,11 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
         return await self._client.request(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     async def iter_list_accounts(
@@ -363,18 +268,11 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         start: str | None = None,
         limit: int | None = None,
         product_types: list[models.ProductType | str] | None = None,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> AsyncIterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
         async for page_item in self._client.paginate(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         ):
             yield page_item
 
@@ -384,11 +282,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         *,
         if_match: str,
         body: models.AccountPatch | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> models.Account:
         """Rename an account
 
@@ -400,10 +294,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         """
         return (
             await self._client.request(
-                UPDATE_ACCOUNT,
-                (account_id, if_match),
-                body,
-                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+                UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
             )
         ).parsed
 
@@ -413,16 +304,9 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         *,
         if_match: str,
         body: models.AccountPatch | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
         return await self._client.request(
-            UPDATE_ACCOUNT,
-            (account_id, if_match),
-            body,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
         )

@@ -1,17 +1,18 @@
-"""HealthApi: operations tagged "health"."""
+"""HealthApi: the operations of `client.health`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from typing_extensions import Unpack
 
 from .._runtime.client import (
     ApiResponse,
     AsyncClientCore,
+    CallOptions,
     OperationSpec,
     ResponseSpec,
     SyncClientCore,
-    Timeout,
     request_options,
 )
 from .. import models
@@ -37,42 +38,16 @@ class HealthApi:
     def __init__(self, client: SyncClientCore) -> None:
         self._client = client
 
-    def get_health(
-        self,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> models.Health:
+    def get_health(self, **options: Unpack[CallOptions]) -> models.Health:
         """Service health
 
         Security: public (no credentials).
         """
-        return self._client.request(
-            GET_HEALTH,
-            (),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        ).parsed
+        return self._client.request(GET_HEALTH, (), None, request_options(options)).parsed
 
-    def get_health_raw(
-        self,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ApiResponse[models.Health]:
+    def get_health_raw(self, **options: Unpack[CallOptions]) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return self._client.request(
-            GET_HEALTH,
-            (),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        )
+        return self._client.request(GET_HEALTH, (), None, request_options(options))
 
 
 class AuthenticatedHealthApi(HealthApi):
@@ -87,44 +62,16 @@ class AsyncHealthApi:
     def __init__(self, client: AsyncClientCore) -> None:
         self._client = client
 
-    async def get_health(
-        self,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> models.Health:
+    async def get_health(self, **options: Unpack[CallOptions]) -> models.Health:
         """Service health
 
         Security: public (no credentials).
         """
-        return (
-            await self._client.request(
-                GET_HEALTH,
-                (),
-                None,
-                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-            )
-        ).parsed
+        return (await self._client.request(GET_HEALTH, (), None, request_options(options))).parsed
 
-    async def get_health_raw(
-        self,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ApiResponse[models.Health]:
+    async def get_health_raw(self, **options: Unpack[CallOptions]) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return await self._client.request(
-            GET_HEALTH,
-            (),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        )
+        return await self._client.request(GET_HEALTH, (), None, request_options(options))
 
 
 class AsyncAuthenticatedHealthApi(AsyncHealthApi):

@@ -1,18 +1,19 @@
-"""InstitutionsApi: operations tagged "institutions"."""
+"""InstitutionsApi: the operations of `client.institutions`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from typing_extensions import Unpack
 
 from .._runtime.client import (
     ApiResponse,
     AsyncClientCore,
+    CallOptions,
     OperationSpec,
     ParamSpec,
     ResponseSpec,
     SyncClientCore,
-    Timeout,
     request_options,
 )
 from .. import models
@@ -43,14 +44,7 @@ class InstitutionsApi:
         self._client = client
 
     def look_up_institution(
-        self,
-        routing_number: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, routing_number: str, **options: Unpack[CallOptions]
     ) -> models.Institution:
         """Look up a financial institution by routing number
 
@@ -59,28 +53,15 @@ class InstitutionsApi:
         Security: apiKey.
         """
         return self._client.request(
-            LOOK_UP_INSTITUTION,
-            (routing_number,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
         ).parsed
 
     def look_up_institution_raw(
-        self,
-        routing_number: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, routing_number: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
         return self._client.request(
-            LOOK_UP_INSTITUTION,
-            (routing_number,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
         )
 
 
@@ -97,14 +78,7 @@ class AsyncInstitutionsApi:
         self._client = client
 
     async def look_up_institution(
-        self,
-        routing_number: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, routing_number: str, **options: Unpack[CallOptions]
     ) -> models.Institution:
         """Look up a financial institution by routing number
 
@@ -114,29 +88,16 @@ class AsyncInstitutionsApi:
         """
         return (
             await self._client.request(
-                LOOK_UP_INSTITUTION,
-                (routing_number,),
-                None,
-                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+                LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
             )
         ).parsed
 
     async def look_up_institution_raw(
-        self,
-        routing_number: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, routing_number: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
         return await self._client.request(
-            LOOK_UP_INSTITUTION,
-            (routing_number,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
         )
 
 

@@ -1,18 +1,19 @@
-"""TransfersApi: operations tagged "transfers"."""
+"""TransfersApi: the operations of `client.transfers`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from typing_extensions import Unpack
 
 from .._runtime.client import (
     ApiResponse,
     AsyncClientCore,
+    CallOptions,
     OperationSpec,
     ParamSpec,
     ResponseSpec,
     SyncClientCore,
-    Timeout,
     request_options,
 )
 from .. import models
@@ -66,14 +67,7 @@ class AuthenticatedTransfersApi(TransfersApi):
     """Every operation, including those that require an access token."""
 
     def create_transfer(
-        self,
-        *,
-        body: models.NewTransfer | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> models.Transfer:
         """Schedule a transfer between accounts
 
@@ -82,69 +76,28 @@ class AuthenticatedTransfersApi(TransfersApi):
 
         Security: accessToken [banking/write].
         """
-        return self._client.request(
-            CREATE_TRANSFER,
-            (),
-            body,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        ).parsed
+        return self._client.request(CREATE_TRANSFER, (), body, request_options(options)).parsed
 
     def create_transfer_raw(
-        self,
-        *,
-        body: models.NewTransfer | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(
-            CREATE_TRANSFER,
-            (),
-            body,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        )
+        return self._client.request(CREATE_TRANSFER, (), body, request_options(options))
 
-    def get_transfer(
-        self,
-        transfer_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> models.Transfer:
+    def get_transfer(self, transfer_id: str, **options: Unpack[CallOptions]) -> models.Transfer:
         """Fetch a transfer and its state
 
         Security: accessToken [banking/read].
         """
         return self._client.request(
-            GET_TRANSFER,
-            (transfer_id,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            GET_TRANSFER, (transfer_id,), None, request_options(options)
         ).parsed
 
     def get_transfer_raw(
-        self,
-        transfer_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, transfer_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(
-            GET_TRANSFER,
-            (transfer_id,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        )
+        return self._client.request(GET_TRANSFER, (transfer_id,), None, request_options(options))
 
 
 class AsyncTransfersApi:
@@ -158,14 +111,7 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
     """Every async operation, including those that require an access token."""
 
     async def create_transfer(
-        self,
-        *,
-        body: models.NewTransfer | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> models.Transfer:
         """Schedule a transfer between accounts
 
@@ -175,69 +121,30 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
         Security: accessToken [banking/write].
         """
         return (
-            await self._client.request(
-                CREATE_TRANSFER,
-                (),
-                body,
-                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-            )
+            await self._client.request(CREATE_TRANSFER, (), body, request_options(options))
         ).parsed
 
     async def create_transfer_raw(
-        self,
-        *,
-        body: models.NewTransfer | dict[str, Any],
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return await self._client.request(
-            CREATE_TRANSFER,
-            (),
-            body,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-        )
+        return await self._client.request(CREATE_TRANSFER, (), body, request_options(options))
 
     async def get_transfer(
-        self,
-        transfer_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, transfer_id: str, **options: Unpack[CallOptions]
     ) -> models.Transfer:
         """Fetch a transfer and its state
 
         Security: accessToken [banking/read].
         """
         return (
-            await self._client.request(
-                GET_TRANSFER,
-                (transfer_id,),
-                None,
-                request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
-            )
+            await self._client.request(GET_TRANSFER, (transfer_id,), None, request_options(options))
         ).parsed
 
     async def get_transfer_raw(
-        self,
-        transfer_id: str,
-        *,
-        timeout: Timeout | None = None,
-        extra_headers: Mapping[str, str] | None = None,
-        extra_query: Mapping[str, str] | None = None,
-        max_retries: int | None = None,
-        idempotency_key: str | None = None,
+        self, transfer_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
         return await self._client.request(
-            GET_TRANSFER,
-            (transfer_id,),
-            None,
-            request_options(timeout, extra_headers, extra_query, max_retries, idempotency_key),
+            GET_TRANSFER, (transfer_id,), None, request_options(options)
         )
