@@ -71,7 +71,7 @@ CLIENT_RUNTIME_NAMES = frozenset(API_RUNTIME_NAMES + CLIENT_MODULE_RUNTIME_NAMES
 # What the package's __init__ exports from each runtime module (a multi-spec package's
 # sub-packages sit beside them). The templates import exactly these.
 RUNTIME_EXPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("client", ("ApiResponse", "OperationSpec")),
+    ("client", ("ApiResponse", "CallOptions", "OperationSpec")),
     (
         "errors",
         (

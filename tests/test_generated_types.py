@@ -86,3 +86,47 @@ def test_token_required_method_is_a_type_error_on_the_public_client(generate_pac
     )
     assert bad.returncode == 1
     assert '"AccountsApi" has no attribute "list_accounts"' in bad.stdout, bad.stdout
+
+
+OPTIONS_USAGE = """
+import httpx
+from banking_client import AuthenticatedClient, CallOptions, Session
+from banking_client.models import Account
+
+
+def good(client: AuthenticatedClient) -> Account:
+    shared: CallOptions = {"max_retries": 0}
+    client.accounts.get_account("a1", **shared)
+    return client.accounts.get_account(
+        "a1", timeout=httpx.Timeout(5.0), extra_headers={"X-Request-Id": "r1"}, extra_query={"a": "b"},
+        max_retries=1, idempotency_key="k1",
+    )
+
+
+def misspelt(client: AuthenticatedClient) -> None:
+    client.accounts.get_account("a1", retries=3)
+
+
+def mistyped(client: AuthenticatedClient) -> None:
+    client.accounts.get_account("a1", max_retries="3")
+"""
+
+
+def test_per_call_options_are_checked_by_name_and_type(generate_package: Any, tmp_path: Path) -> None:
+    """``**options: Unpack[CallOptions]`` keeps every option typed: a misspelt or mistyped option is
+    a type error, and the correct ones (also spread from a ``CallOptions`` dict) are not."""
+    pkg = generate_package(SPECS / "banking.yaml", "banking_client")
+    root = package_dir(pkg)
+    (tmp_path / "options_usage.py").write_text(textwrap.dedent(OPTIONS_USAGE))
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--hide-error-context", str(tmp_path / "options_usage.py")],
+        cwd=root, capture_output=True, text=True, timeout=300, env={"MYPYPATH": str(root), "PATH": "/usr/bin:/bin"},
+    )
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert all(line.startswith(f"{tmp_path / 'options_usage.py'}:") for line in errors), result.stdout
+    lines = textwrap.dedent(OPTIONS_USAGE).splitlines()
+    flagged = sorted({lines[int(line.split(":")[1]) - 1].strip() for line in errors})
+    assert flagged == [
+        'client.accounts.get_account("a1", max_retries="3")',
+        'client.accounts.get_account("a1", retries=3)',
+    ], result.stdout

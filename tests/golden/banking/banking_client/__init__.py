@@ -5,7 +5,7 @@ an OpenID Connect scheme named `accessToken` with `banking/read` and
 `banking/write` scopes on each secured operation, and no root `security`.
 """
 
-from ._runtime.client import ApiResponse, OperationSpec
+from ._runtime.client import ApiResponse, CallOptions, OperationSpec
 from ._runtime.errors import (
     ApiConnectionError,
     ApiError,
@@ -57,6 +57,7 @@ __all__ = [
     "AuthenticationError",
     "AuthorizationDeniedError",
     "BadRequestError",
+    "CallOptions",
     "CallbackTimeoutError",
     "Client",
     "ClientCredentialsGrant",
