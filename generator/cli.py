@@ -254,7 +254,10 @@ def generate_command(
     from .release import ReleaseTracker, changelog_entry, prepend_entry
 
     progress = _progress if not quiet and sys.stderr.isatty() else None
-    tracker = ReleaseTracker(policy, _recorded(out), options.package_version)
+    # The previous generation matters only to a bump or a changelog entry; reading and comparing
+    # its recorded surface costs a few tenths of a second on a large spec.
+    previous = _recorded(out) if policy == "bump" or changelog_path is not None else None
+    tracker = ReleaseTracker(policy, previous, options.package_version)
     result = generate(list(spec_paths), options, progress=progress, choose_version=tracker)
     release = tracker.release
     assert release is not None, "generate chooses the version of every package"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import SPECS
 from tests.runtime.helpers import APP_ID, APP_SECRET, FakeClock, OAuthTestServer
-from tests.support.recording_server import RecordedRequest, RecordingServer, Reply
+from tests.support.recording_server import RecordingServer, Reply, bearer_checked
 from tests.test_security_over_http import ACCOUNT
 
 pytestmark = pytest.mark.timeout(60)
@@ -33,16 +33,9 @@ def oauth(clock: FakeClock) -> Iterator[OAuthTestServer]:
 
 @pytest.fixture()
 def api(oauth: OAuthTestServer) -> Iterator[RecordingServer]:
-    def reply(request: RecordedRequest) -> Reply:
-        token = (request.header("Authorization") or "").removeprefix("Bearer ")
-        return (
-            Reply(200, ACCOUNT)
-            if oauth.token_is_valid(token)
-            else Reply(401, {"title": "Unauthorized"})
-        )
-
+    """Answers 200 to a currently valid token and 401 to anything else."""
     with RecordingServer() as server:
-        server.route("GET", "/accounts/a1", reply)
+        server.route("GET", "/accounts/a1", bearer_checked(oauth.token_is_valid, ACCOUNT))
         server.route(
             "GET",
             "/inherited",

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import SPECS, package_dir
 from tests.runtime.helpers import FakeClock, OAuthTestServer, UserAgent
-from tests.support.recording_server import RecordedRequest, RecordingServer, Reply
+from tests.support.recording_server import RecordingServer, bearer_checked
 from tests.test_security_over_http import ACCOUNT
 
 pytestmark = pytest.mark.timeout(120)
@@ -48,17 +48,8 @@ def oauth(clock: FakeClock) -> Iterator[OAuthTestServer]:
 @pytest.fixture()
 def api(oauth: OAuthTestServer) -> Iterator[RecordingServer]:
     """Answers 200 to a currently valid token and 401 to anything else."""
-
-    def reply(request: RecordedRequest) -> Reply:
-        token = (request.header("Authorization") or "").removeprefix("Bearer ")
-        return (
-            Reply(200, ACCOUNT)
-            if oauth.token_is_valid(token)
-            else Reply(401, {"title": "Unauthorized"})
-        )
-
     with RecordingServer() as server:
-        server.route("GET", "/accounts/a1", reply)
+        server.route("GET", "/accounts/a1", bearer_checked(oauth.token_is_valid, ACCOUNT))
         yield server
 
 

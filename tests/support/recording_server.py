@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -42,6 +43,16 @@ class Reply:
         if isinstance(self.body, str):
             return self.body.encode()
         return json.dumps(self.body).encode()
+
+
+def bearer_checked(is_valid: Callable[[str], bool], body: Any) -> Callable[[RecordedRequest], Reply]:
+    """A route that answers 200 with ``body`` to a bearer token ``is_valid`` accepts, else 401."""
+
+    def reply(request: RecordedRequest) -> Reply:
+        token = (request.header("Authorization") or "").removeprefix("Bearer ")
+        return Reply(200, body) if is_valid(token) else Reply(401, {"title": "Unauthorized"})
+
+    return reply
 
 
 class _Server(ThreadingHTTPServer):
