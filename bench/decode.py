@@ -10,7 +10,7 @@ In fresh child processes (.pyc files written by a warm-up process first), interl
 rounds so drift cancels, per decode:
 
 * ``json.loads``        - the baseline: bytes to dicts, no validation;
-* generated list        - ``banking_client._runtime.client.parse_json(list[models.Account], content)``,
+* generated list        - ``banking_client._runtime.validation.parse_json(list[models.Account], content)``,
                           the generated client's decode path (a cached ``TypeAdapter``);
 * generated page        - ``ClientCore.parse(LIST_ACCOUNTS, response)`` on the same items wrapped in
                           the ``Accounts`` page the ``list_accounts`` operation returns (the whole
@@ -110,7 +110,7 @@ def child_steady(count: int, rounds: int, number: int) -> dict[str, Any]:
     from pydantic import TypeAdapter
 
     from banking_client import AuthenticatedClient, Session, models
-    from banking_client._runtime.client import parse_json
+    from banking_client._runtime.validation import parse_json
     from banking_client._runtime.models import ApiModel
     from banking_client.api.accounts import LIST_ACCOUNTS
 
@@ -146,7 +146,7 @@ def child_first(count: int) -> dict[str, Any]:
     content = json.dumps(accounts(count)).encode()
     started = time.perf_counter()
     from banking_client import models
-    from banking_client._runtime.client import parse_json
+    from banking_client._runtime.validation import parse_json
 
     account = models.Account
     imported = time.perf_counter()

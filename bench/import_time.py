@@ -81,7 +81,7 @@ def child(kind: str, operation: str) -> list[tuple[str, float]]:
     spec = next(r for r in op.responses if r.status.startswith("2") and r.kind == "json")
     model = spec.type
     try:  # the client's decode path; builds the deferred schema ({} may well be invalid)
-        importlib.import_module(f"{PACKAGE}._runtime.client").parse_json(model, b"{}")
+        importlib.import_module(f"{PACKAGE}._runtime.validation").parse_json(model, b"{}")
     except ValueError:
         pass
     lap(f"first use of models.{getattr(model, '__name__', model)} ({op.name})")

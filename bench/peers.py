@@ -172,7 +172,7 @@ kind, payload_path, number = sys.argv[1], sys.argv[2], int(sys.argv[3])
 content = open(payload_path, "rb").read()
 if kind == "accessgen":
     from peer_client import models
-    from peer_client._runtime.client import parse_json
+    from peer_client._runtime.validation import parse_json
     decode = lambda: parse_json(list[models.Account], content)
 else:
     import importlib, pkgutil, os

@@ -55,7 +55,7 @@ from .streaming import (
     StreamBody,
     StreamedResponse,
 )
-from .validation import NotJson, parse_json, parse_leniently
+from .validation import NotJson, json_decoder, parse_leniently
 
 T = TypeVar("T")
 
@@ -110,6 +110,11 @@ class ParamSpec:
     explode: bool = True
     content_json: bool = False
 
+    @cached_property
+    def placeholder(self) -> str:
+        """How a path parameter stands in the path template."""
+        return "{" + self.name + "}"
+
 
 @dataclass(frozen=True)
 class ResponseSpec:
@@ -122,6 +127,11 @@ class ResponseSpec:
     @cached_property
     def type(self) -> Any:
         return self.load_type() if self.load_type is not None else None
+
+    @cached_property
+    def decode_json(self) -> Callable[[bytes], Any]:
+        """Validates a non-empty JSON body as ``type`` (chosen once: this runs on every call)."""
+        return json_decoder(self.type)
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,10 @@ class OperationSpec(Generic[T]):
     # is then generated for every call that does not give one.
     idempotency_header: str | None = None
     pagination: PaginationSpec | None = None
+
+    @cached_property
+    def http_method(self) -> str:
+        return self.method.upper()
 
     @property
     def is_public(self) -> bool:
@@ -435,17 +449,18 @@ class ClientCore:
         for spec, value in zip(op.params, args):
             if value is None:
                 continue
-            if spec.location == "path":
+            location = spec.location
+            if location == "path":
                 path = path.replace(
-                    "{" + spec.name + "}", encode_path(spec.name, value, spec.style, spec.explode)
+                    spec.placeholder, encode_path(spec.name, value, spec.style, spec.explode)
                 )
-            elif spec.location == "query":
+            elif location == "query":
                 params.extend(
                     encode_query_or_cookie(
                         spec.name, value, spec.style, spec.explode, spec.content_json
                     )
                 )
-            elif spec.location == "header":
+            elif location == "header":
                 headers[spec.name] = encode_header(value, spec.explode, spec.content_json)
             else:
                 cookies.extend(
@@ -457,7 +472,7 @@ class ClientCore:
             path = keep_dot_segments(path)
         if op.accept and not self._accept_chosen:
             headers["Accept"] = op.accept
-        prepared = _Prepared(op.method.upper(), self._base_path + path, params, headers, cookies)
+        prepared = _Prepared(op.http_method, self._base_path + path, params, headers, cookies)
         prepared.operation = op.operation_id
         prepared.user_headers = bool(self._headers)
         if body is not None and op.body_media_type is not None:
@@ -603,7 +618,7 @@ class ClientCore:
                     parsed = _decode(spec, content)
                 elif content:
                     try:
-                        parsed = parse_json(spec.type, content)
+                        parsed = spec.decode_json(content)
                     except ValueError as exc:  # pydantic's ValidationError is one too
                         parsed = self._mismatch(op, spec, response, prepared, exc)
             return ApiResponse(status, response.headers, content, parsed)
@@ -787,7 +802,7 @@ def _response_spec(op: OperationSpec[Any], status: int) -> ResponseSpec | None:
 
 def _decode(spec: ResponseSpec, content: bytes) -> Any:
     if spec.kind == "json":
-        return parse_json(spec.type, content) if content else None
+        return spec.decode_json(content) if content else None
     if spec.kind == "binary":
         return content
     if spec.kind == "text":
@@ -988,6 +1003,8 @@ class SyncClientCore(ClientCore):
         self, request: httpx.Request, prepared: _Prepared | None = None, stream: bool = False
     ) -> httpx.Response:
         response = self.http.send(request, follow_redirects=False, stream=stream)
+        if response.status_code not in _REDIRECT_STATUSES:
+            return response
         for _ in range(_MAX_REDIRECTS):
             follow = self.redirect_request(response, request, prepared)
             if follow is None:
@@ -1181,6 +1198,8 @@ class AsyncClientCore(ClientCore):
         self, request: httpx.Request, prepared: _Prepared | None = None, stream: bool = False
     ) -> httpx.Response:
         response = await self.http.send(request, follow_redirects=False, stream=stream)
+        if response.status_code not in _REDIRECT_STATUSES:
+            return response
         for _ in range(_MAX_REDIRECTS):
             follow = self.redirect_request(response, request, prepared)
             if follow is None:

@@ -66,8 +66,9 @@ _UNRESERVED = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
 
 
 def encode_path(name: str, value: Any, style: str, explode: bool) -> str:
-    if type(value) is str and style == "simple" and _UNRESERVED.fullmatch(value):
-        return value
+    if type(value) is str and style == "simple":
+        if value.isalnum() and value.isascii() or _UNRESERVED.fullmatch(value):
+            return value
     data = to_jsonable(value)
 
     def q(text: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 import pydantic
@@ -38,13 +38,21 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
     return adapter
 
 
+def json_decoder(tp: Any) -> Callable[[bytes], Any]:
+    """What validates non-empty JSON ``content`` as ``tp`` (plain ``json.loads`` for no type);
+    it raises ``pydantic.ValidationError`` when the content does not match."""
+    if tp is None or tp is Any:
+        return json.loads
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp.model_validate_json
+    return _adapter(tp).validate_json
+
+
 def parse_json(tp: Any, content: bytes) -> Any:
     """``content`` validated as ``tp``; raises ``pydantic.ValidationError`` when it does not match."""
-    if tp is None or tp is Any:
-        return json.loads(content) if content else None
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return tp.model_validate_json(content)
-    return _adapter(tp).validate_json(content)
+    if not content and (tp is None or tp is Any):
+        return None
+    return json_decoder(tp)(content)
 
 
 def parse_leniently(tp: Any, content: bytes) -> Any:
