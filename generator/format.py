@@ -151,7 +151,7 @@ def format_files(
         if not path.endswith((".py", ".pyi")) or (only is not None and path not in only):
             continue
         key = _key(text, mode_for(path))
-        cached = _read_cache(cache, key)
+        cached = read_cache(cache, key)
         if cached is not None:
             result[path] = cached
         else:
@@ -170,11 +170,11 @@ def format_files(
             progress(len(formatted), len(todo))
     for (path, _, key), text in zip(todo, formatted):
         result[path] = text
-        _write_cache(cache, key, text)
+        write_cache(cache, key, text)
     return result, len(todo)
 
 
-def _read_cache(cache: Path | None, key: str) -> str | None:
+def read_cache(cache: Path | None, key: str) -> str | None:
     if cache is None:
         return None
     try:
@@ -183,7 +183,7 @@ def _read_cache(cache: Path | None, key: str) -> str | None:
         return None
 
 
-def _write_cache(cache: Path | None, key: str, text: str) -> None:
+def write_cache(cache: Path | None, key: str, text: str) -> None:
     if cache is None:
         return
     folder = cache / key[:2]

@@ -114,6 +114,46 @@ def test_regeneration_reformats_only_what_changed(tmp_path: Path, monkeypatch: p
     assert changed.formatted_count == 1
 
 
+def test_regeneration_lays_out_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Laid-out modules are cached by their rendered text and the layout's own version, as black's
+    output is: a one-operation change lays out one module, and the result is what a cold run gives."""
+    from generator import render
+    from generator.pipeline import GenerateOptions, generate
+
+    laid_out: list[str] = []
+    lay_out_module = render.lay_out_module
+
+    def counted(text: str) -> str:
+        laid_out.append(text.split("\n", 1)[0])
+        return lay_out_module(text)
+
+    monkeypatch.setattr(render, "lay_out_module", counted)
+    monkeypatch.setenv("ACCESSGEN_CACHE_DIR", str(tmp_path / "cache"))
+    spec = tmp_path / "banking.yaml"
+    text = (SPECS / "banking.yaml").read_text()
+    spec.write_text(text)
+    options = GenerateOptions(package_name="banking_client")
+    cold = generate(spec, options)
+    modules = sum(1 for p in cold.files if p.endswith((".py", ".pyi")) and "/_runtime/" not in p)
+    assert len(laid_out) == modules
+
+    laid_out.clear()
+    assert generate(spec, options).files == cold.files and laid_out == []
+
+    spec.write_text(text.replace("summary: Fetch a transfer and its state", "summary: Fetch one transfer"))
+    changed = generate(spec, options)
+    assert laid_out == ['"""TransfersApi: the operations of `client.transfers`."""']
+    monkeypatch.setenv("ACCESSGEN_CACHE_DIR", "")  # no cache: the same files
+    assert generate(spec, options).files == changed.files
+
+    # Another version of the layout lays everything out again.
+    monkeypatch.setenv("ACCESSGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(render, "_layout_version", lambda: b"another layout")
+    laid_out.clear()
+    generate(spec, options)
+    assert len(laid_out) == modules
+
+
 def test_unchanged_regeneration_stops_early_and_notices_edits(tmp_path: Path) -> None:
     spec = tmp_path / "banking.yaml"
     spec.write_text((SPECS / "banking.yaml").read_text())
