@@ -18,9 +18,10 @@ sampled from /proc every 5 ms. Cases, in this order, sharing one ``ACCESSGEN_CAC
 * one op    - the copy with one operation's ``summary`` changed (a different text each repeat),
               regenerated into the same output with the same cache.
 
-For every regeneration: which generated files changed (from the output manifest's digests) and
-how many files black formatted: the new entries of the format cache, one per file black ran on
-(the CLI prints that count only on a TTY). Before timing, one warm-up run leaves .pyc files of
+For every regeneration: which generated files changed (from the output manifest's digests), how
+many files black formatted (the new entries of the format cache, one per file black ran on; the
+CLI prints that count only on a TTY) and how many modules the layout laid out (the new entries
+of the layout cache, ``layout/`` in the same folder). Before timing, one warm-up run leaves .pyc files of
 the generator and its dependencies (in a private ``PYTHONPYCACHEPREFIX``), as an installed
 accessgen would have. Design targets (DESIGN.md section 7): cold <= 3 s and <= 300 MiB,
 no change <= 0.3 s. Nothing asserts: benchmarks are not tests.
@@ -88,19 +89,26 @@ def manifest_files(out: Path) -> dict[str, str]:
         return {}
 
 
-def cache_entries(cache: Path) -> int:
-    """Entries of the format cache (validation verdicts, in ``validation/``, are not formatted files)."""
-    return sum(1 for p in cache.rglob("*") if p.is_file() and "validation" not in p.relative_to(cache).parts) if cache.is_dir() else 0
+def cache_entries(cache: Path, kind: str = "black") -> int:
+    """Entries of black's cache (``kind="black"``: the cache folder less its ``validation/`` verdicts
+    and ``layout/`` modules) or of the layout cache (``kind="layout"``): one per module formatted or laid out."""
+    if not cache.is_dir():
+        return 0
+    if kind == "layout":
+        return sum(1 for p in (cache / "layout").rglob("*") if p.is_file())
+    return sum(1 for p in cache.rglob("*") if p.is_file() and not {"validation", "layout"} & set(p.relative_to(cache).parts))
 
 
-def regenerate(spec: Path, out: Path, cache: Path, pycache: Path) -> tuple[Run, list[str], int]:
-    """One CLI run; returns it, the generated files it changed and the files black formatted."""
-    before, entries = manifest_files(out), cache_entries(cache)
+def regenerate(spec: Path, out: Path, cache: Path, pycache: Path) -> tuple[Run, list[str], str]:
+    """One CLI run; returns it, the generated files it changed and how many modules black
+    formatted and the layout laid out (the rest came from their caches)."""
+    before, entries, laid = manifest_files(out), cache_entries(cache), cache_entries(cache, "layout")
     command = [*accessgen_command(), "generate", str(spec), "-o", str(out), "--package-name", PACKAGE, "-q"]
     run = run_child(command, env=child_env(pycache, ACCESSGEN_CACHE_DIR=str(cache)))
     after = manifest_files(out)
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-    return run, changed, cache_entries(cache) - entries
+    work = f"{cache_entries(cache) - entries} formatted by black, {cache_entries(cache, 'layout') - laid} laid out"
+    return run, changed, work
 
 
 def bench(spec: Path, operation_id: str, repeat: int, heavy: int, cold_repeat: int) -> None:
@@ -126,13 +134,13 @@ def bench(spec: Path, operation_id: str, repeat: int, heavy: int, cold_repeat: i
             shutil.rmtree(cache, ignore_errors=True)
             run, _, formatted = regenerate(spec, out, cache, pycache)
             results.setdefault("cold", []).append(run)
-            notes["cold"] = f"{len(manifest_files(out))} files written, {formatted} formatted by black"
+            notes["cold"] = f"{len(manifest_files(out))} files written, {formatted}"
             print(f"  cold #{index + 1}: {run.wall:.2f} s, tree peak {run.tree_peak / MIB:.0f} MiB; {notes['cold']}")
 
         for index in range(repeat):
             run, changed, formatted = regenerate(spec, out, cache, pycache)
             results.setdefault("no change", []).append(run)
-            notes["no change"] = f"{len(changed)} files changed, {formatted} formatted"
+            notes["no change"] = f"{len(changed)} files changed, {formatted}"
         print(f"  no change: {', '.join(f'{r.wall:.2f}' for r in results['no change'])} s; {notes['no change']}")
 
         original = spec.read_text(encoding="utf-8")
@@ -142,7 +150,7 @@ def bench(spec: Path, operation_id: str, repeat: int, heavy: int, cold_repeat: i
             copy.write_text(original, encoding="utf-8")
             run, changed, formatted = regenerate(copy, out, cache, pycache)
             results.setdefault("bypassed", []).append(run)
-            notes["bypassed"] = f"{len(changed)} files changed ({', '.join(changed) or '-'}), {formatted} formatted"
+            notes["bypassed"] = f"{len(changed)} files changed ({', '.join(changed) or '-'}), {formatted}"
             print(f"  bypassed #{index + 1}: {run.wall:.2f} s; {notes['bypassed']}")
 
         for index in range(heavy):
@@ -151,7 +159,7 @@ def bench(spec: Path, operation_id: str, repeat: int, heavy: int, cold_repeat: i
             edited.write_text(with_summary(original, operation_id, f"accessgen benchmark edit {index + 1}"), encoding="utf-8")
             run, changed, formatted = regenerate(edited, out, cache, pycache)
             results.setdefault("one op", []).append(run)
-            notes["one op"] = f"{len(changed)} files changed ({', '.join(changed) or '-'}), {formatted} formatted"
+            notes["one op"] = f"{len(changed)} files changed ({', '.join(changed) or '-'}), {formatted}"
             print(f"  one op #{index + 1}: {run.wall:.2f} s; {notes['one op']}")
 
     base = min_median(r.wall for r in results["parse"])[1]

@@ -372,6 +372,7 @@ def render_package(
     files = _render_files(plan, package_version, user_templates, subpackages)
     needs_black: set[str] = set()
     cache = cache_dir()
+    layout_cache = cache / "layout" if cache is not None else None
     for path, text in files.items():
         if not path.endswith((".py", ".pyi")) or "/_runtime/" in path:
             continue  # the runtime's sources are black-formatted in the repository
@@ -379,7 +380,7 @@ def render_package(
             needs_black.add(path)  # a user's template makes no promise about its layout
             continue
         try:
-            files[path] = _laid_out(text, cache)
+            files[path] = _laid_out(text, layout_cache)
         except CannotPromise:
             needs_black.add(path)
     return RenderedPackage(files, frozenset(needs_black))
