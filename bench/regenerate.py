@@ -18,10 +18,9 @@ sampled from /proc every 5 ms. Cases, in this order, sharing one ``ACCESSGEN_CAC
 * one op    - the copy with one operation's ``summary`` changed (a different text each repeat),
               regenerated into the same output with the same cache.
 
-For every regeneration: which generated files changed (from the output manifest's digests), how
-many files black formatted (the new entries of the format cache, one per file black ran on; the
-CLI prints that count only on a TTY) and how many modules the layout laid out (the new entries
-of the layout cache, ``layout/`` in the same folder). Before timing, one warm-up run leaves .pyc files of
+For every regeneration: which generated files changed (from the output manifest's digests) and
+how many files black formatted: the new entries of the format cache, one per file black ran on
+(the CLI prints that count only on a TTY; the layout's cache, ``layout/``, is not counted). Before timing, one warm-up run leaves .pyc files of
 the generator and its dependencies (in a private ``PYTHONPYCACHEPREFIX``), as an installed
 accessgen would have. Design targets (DESIGN.md section 7): cold <= 3 s and <= 300 MiB,
 no change <= 0.3 s. Nothing asserts: benchmarks are not tests.
@@ -89,25 +88,23 @@ def manifest_files(out: Path) -> dict[str, str]:
         return {}
 
 
-def cache_entries(cache: Path, kind: str = "black") -> int:
-    """Entries of black's cache (``kind="black"``: the cache folder less its ``validation/`` verdicts
-    and ``layout/`` modules) or of the layout cache (``kind="layout"``): one per module formatted or laid out."""
+def cache_entries(cache: Path) -> int:
+    """Entries of black's cache: the cache folder less its ``validation/`` verdicts and ``layout/``
+    files (one per package, of its laid-out modules)."""
     if not cache.is_dir():
         return 0
-    if kind == "layout":
-        return sum(1 for p in (cache / "layout").rglob("*") if p.is_file())
     return sum(1 for p in cache.rglob("*") if p.is_file() and not {"validation", "layout"} & set(p.relative_to(cache).parts))
 
 
 def regenerate(spec: Path, out: Path, cache: Path, pycache: Path) -> tuple[Run, list[str], str]:
     """One CLI run; returns it, the generated files it changed and how many modules black
-    formatted and the layout laid out (the rest came from their caches)."""
-    before, entries, laid = manifest_files(out), cache_entries(cache), cache_entries(cache, "layout")
+    formatted (the rest came from its cache)."""
+    before, entries = manifest_files(out), cache_entries(cache)
     command = [*accessgen_command(), "generate", str(spec), "-o", str(out), "--package-name", PACKAGE, "-q"]
     run = run_child(command, env=child_env(pycache, ACCESSGEN_CACHE_DIR=str(cache)))
     after = manifest_files(out)
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-    work = f"{cache_entries(cache) - entries} formatted by black, {cache_entries(cache, 'layout') - laid} laid out"
+    work = f"{cache_entries(cache) - entries} formatted by black"
     return run, changed, work
 
 

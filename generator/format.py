@@ -2,13 +2,15 @@
 
 Black runs only on the modules ``layout`` cannot promise are in its style (or on every
 module with ``--format``), so it is imported only when it has work; a regeneration
-re-formats only the files whose unformatted text changed.
+re-formats only the files whose unformatted text changed. ``LayoutCache`` keeps the render
+stage's laid-out modules the same way, so a regeneration lays out only what changed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import multiprocessing
 import os
 import signal
@@ -151,7 +153,7 @@ def format_files(
         if not path.endswith((".py", ".pyi")) or (only is not None and path not in only):
             continue
         key = _key(text, mode_for(path))
-        cached = read_cache(cache, key)
+        cached = _read_cache(cache, key)
         if cached is not None:
             result[path] = cached
         else:
@@ -170,11 +172,11 @@ def format_files(
             progress(len(formatted), len(todo))
     for (path, _, key), text in zip(todo, formatted):
         result[path] = text
-        write_cache(cache, key, text)
+        _write_cache(cache, key, text)
     return result, len(todo)
 
 
-def read_cache(cache: Path | None, key: str) -> str | None:
+def _read_cache(cache: Path | None, key: str) -> str | None:
     if cache is None:
         return None
     try:
@@ -183,7 +185,7 @@ def read_cache(cache: Path | None, key: str) -> str | None:
         return None
 
 
-def write_cache(cache: Path | None, key: str, text: str) -> None:
+def _write_cache(cache: Path | None, key: str, text: str) -> None:
     if cache is None:
         return
     folder = cache / key[:2]
@@ -195,3 +197,47 @@ def write_cache(cache: Path | None, key: str, text: str) -> None:
         os.replace(tmp, folder / key)
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+class LayoutCache:
+    """The laid-out modules of one package's previous generation, by the digest of their
+    rendered text, in one file per package (writing a file per module costs more than laying
+    most modules out). ``version`` names the layout that made them: another one starts afresh."""
+
+    def __init__(self, path: Path | None, version: str) -> None:
+        self._path = path
+        self._version = version
+        self._previous = self._load()
+        self._current: dict[str, str] = {}
+
+    def _load(self) -> dict[str, str]:
+        if self._path is None:
+            return {}
+        try:
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        modules = data.get("modules") if isinstance(data, dict) and data.get("version") == self._version else None
+        return modules if isinstance(modules, dict) else {}
+
+    def lay_out(self, text: str, lay_out_module: Callable[[str], str]) -> str:
+        """``lay_out_module(text)``, or what it gave for the same text last time."""
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        laid_out = self._previous.get(key)
+        if not isinstance(laid_out, str):
+            laid_out = lay_out_module(text)
+        self._current[key] = laid_out
+        return laid_out
+
+    def save(self) -> None:
+        """Keep this generation's modules (only those) for the next one."""
+        if self._path is None or self._current == self._previous:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps({"version": self._version, "modules": self._current}))
+            os.replace(tmp, self._path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from . import layout
-from .format import cache_dir, read_cache, write_cache
+from .format import LayoutCache, cache_dir
 from .layout import CannotPromise, lay_out_module, python_literal, python_string
 from .plan import (
     IMPORTED_ABC_NAMES,
@@ -372,7 +372,7 @@ def render_package(
     files = _render_files(plan, package_version, user_templates, subpackages)
     needs_black: set[str] = set()
     cache = cache_dir()
-    layout_cache = cache / "layout" if cache is not None else None
+    layouts = LayoutCache(cache / "layout" / f"{plan.package}.json" if cache is not None else None, _layout_version())
     for path, text in files.items():
         if not path.endswith((".py", ".pyi")) or "/_runtime/" in path:
             continue  # the runtime's sources are black-formatted in the repository
@@ -380,26 +380,16 @@ def render_package(
             needs_black.add(path)  # a user's template makes no promise about its layout
             continue
         try:
-            files[path] = _laid_out(text, layout_cache)
+            files[path] = layouts.lay_out(text, lay_out_module)
         except CannotPromise:
             needs_black.add(path)
+    layouts.save()
     return RenderedPackage(files, frozenset(needs_black))
 
 
-def _laid_out(text: str, cache: Path | None) -> str:
-    """``lay_out_module(text)``, from the cache when this text was laid out before by this
-    version of the layout: a regeneration lays out only the modules that changed."""
-    key = hashlib.sha256(b"layout\n" + _layout_version() + text.encode("utf-8")).hexdigest()
-    laid_out = read_cache(cache, key)
-    if laid_out is None:
-        laid_out = lay_out_module(text)
-        write_cache(cache, key, laid_out)
-    return laid_out
-
-
 @functools.cache
-def _layout_version() -> bytes:
-    return hashlib.sha256(Path(layout.__file__).read_bytes()).digest()
+def _layout_version() -> str:
+    return hashlib.sha256(Path(layout.__file__).read_bytes()).hexdigest()
 
 
 def _render_files(

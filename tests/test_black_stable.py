@@ -59,7 +59,7 @@ def _check(spec: Path) -> None:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(render, "lay_out_module", lay_out_keeping_the_code)
-        patch.setattr(render, "read_cache", lambda cache, key: None)  # every module, cached or not
+        patch.setattr(render, "cache_dir", lambda: None)  # every module laid out: no layout cache
         result = generate(spec, GenerateOptions(package_name="stable_probe"))
     assert not changed, f"laying out lines changed the code of {len(changed)} module(s): {changed[:3]}"
     problems = unstable(result.files)

@@ -148,7 +148,7 @@ def test_regeneration_lays_out_only_what_changed(tmp_path: Path, monkeypatch: py
 
     # Another version of the layout lays everything out again.
     monkeypatch.setenv("ACCESSGEN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(render, "_layout_version", lambda: b"another layout")
+    monkeypatch.setattr(render, "_layout_version", lambda: "another layout")
     laid_out.clear()
     generate(spec, options)
     assert len(laid_out) == modules

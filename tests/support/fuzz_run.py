@@ -121,7 +121,7 @@ def _check_layout_keeps_the_code() -> list[str]:
 
         checked.checks_the_code = True  # type: ignore[attr-defined]
         render.lay_out_module = checked  # type: ignore[assignment]
-        render.read_cache = lambda cache, key: None  # lay out (and check) every module, cached or not
+        render.cache_dir = lambda: None  # lay out (and check) every module: no layout cache
     return _LAYOUT_CHANGES
 
 
