@@ -115,3 +115,14 @@ def parse_size(text: str | int) -> int:
     if value <= 0:
         raise ValueError("a size must be positive")
     return value
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one we may not signal exists too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InternalError
+from .files import process_exists
 
 if TYPE_CHECKING:  # black loads when there is something to format
     from black.mode import Mode
@@ -101,15 +102,7 @@ def _worker_init(parent_pid: int) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if os.getppid() == 1:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return os.getppid() != 1 and process_exists(pid)
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -186,17 +179,27 @@ def _read_cache(cache: Path | None, key: str) -> str | None:
 
 
 def _write_cache(cache: Path | None, key: str, text: str) -> None:
-    if cache is None:
-        return
-    folder = cache / key[:2]
+    if cache is not None:
+        write_cache_file(cache / key[:2] / key, text)
+
+
+def write_cache_file(path: Path, text: str) -> None:
+    """``text`` in the cache file ``path``, replaced whole so a concurrent reader never sees
+    part of it; a cache that cannot be written only costs time, so failures are ignored."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.replace(tmp, folder / key)
+        os.replace(tmp, path)
     except OSError:
-        pass  # a cache that cannot be written only costs time
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 class LayoutCache:
@@ -231,13 +234,5 @@ class LayoutCache:
 
     def save(self) -> None:
         """Keep this generation's modules (only those) for the next one."""
-        if self._path is None or self._current == self._previous:
-            return
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps({"version": self._version, "modules": self._current}))
-            os.replace(tmp, self._path)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        if self._path is not None and self._current != self._previous:
+            write_cache_file(self._path, json.dumps({"version": self._version, "modules": self._current}))

@@ -9,7 +9,6 @@ identifiers come from the planner's single sanitizer.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import jinja2
 
 from . import layout
+from .fingerprint import file_digest
 from .format import LayoutCache, cache_dir
 from .layout import CannotPromise, lay_out_module, python_literal, python_string
 from .plan import (
@@ -32,7 +32,6 @@ from .plan import (
     RUNTIME_EXPORTS,
     PackagePlan,
     PlannedField,
-    PlannedGroup,
     PlannedModel,
     PlannedOperation,
     PlannedParam,
@@ -389,7 +388,7 @@ def render_package(
 
 @functools.cache
 def _layout_version() -> str:
-    return hashlib.sha256(Path(layout.__file__).read_bytes()).hexdigest()
+    return file_digest(Path(layout.__file__)) or "unreadable"
 
 
 def _render_files(

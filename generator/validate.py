@@ -25,14 +25,14 @@ import os
 import pickle
 import re
 import signal
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import Diagnostic, SourceLocation, SpecError, excerpt
-from .format import cache_dir
+from .fingerprint import file_digest
+from .format import cache_dir, write_cache_file
 from .load import NodeKey, SpecSource, display_path, join_pointer, lines_of, lookup, split_pointer
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -259,8 +259,10 @@ def _cache_key(source: SpecSource) -> str | None:
         return None
     try:
         versions = {name: importlib.metadata.version(name) for name in VALIDATOR_DISTRIBUTIONS}
-        own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    except (OSError, importlib.metadata.PackageNotFoundError):
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    own = file_digest(Path(__file__))
+    if own is None:
         return None
     identity = json.dumps({"validators": versions, "validate.py": own, "root": _digest(source.root.text)}, sort_keys=True)
     return hashlib.sha256(identity.encode()).hexdigest()
@@ -302,14 +304,7 @@ def _write_verdict(source: SpecSource, key: str | None, findings: list[Finding],
         "read": {os.path.relpath(path, base): digest for path, digest in read.items() if path != source.root_path},
         "findings": [[f.message, os.path.relpath(f.document, base), f.pointer, f.benign, f.kind] for f in findings],
     }
-    try:
-        where.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=where.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle)
-        os.replace(tmp, where)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    write_cache_file(where, json.dumps(entry))
 
 
 # ---------------------------------------------------------------- openapi-spec-validator

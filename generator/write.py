@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OutputError
-from .files import UnreadableFile, read_regular_file
+from .files import UnreadableFile, process_exists, read_regular_file
 
 MANIFEST = ".accessgen-manifest.json"
 DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a run waits for another one writing the same OUT
@@ -346,13 +346,7 @@ def _running(pid: int, start: str) -> bool:
         current = _start_time(pid)
         if current is not None:
             return current == start  # the same pid with another start time is another process
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_exists(pid)
 
 
 def _stale_staging(out: Path) -> list[tuple[Path, str]]:
