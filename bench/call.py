@@ -122,20 +122,18 @@ def pieces(client: Any, raw_http: Any, url: str, headers: dict[str, str]) -> lis
     from banking_client import models
 
     core = client._core
-    alternative = core.choose_alternative(op)
     prepared = core.prepare(op, ("a1",), None)
     request = core.build(core.http, prepared, "tok")
     response = core._send(request)  # the network round trip itself is the same httpx code on both sides
     content = response.content
     return [
-        ("choose_alternative(op)", per_call(lambda: core.choose_alternative(op)), None),
+        ("route(op): the security alternative", per_call(lambda: core.route(op)), None),
         ("prepare(op, args, body)", per_call(lambda: core.prepare(op, ("a1",), None)), None),
-        ("apply_fixed_credentials", per_call(lambda: core.apply_fixed_credentials(prepared, alternative)), None),
-        ("uses_token + session.access_token()", per_call(lambda: core.uses_token(alternative) and core.session.access_token()), None),
+        ("session.access_token()", per_call(core.session.access_token), None),
         ("build(...) vs http.build_request(...)", per_call(lambda: core.build(core.http, prepared, "tok")),
          per_call(lambda: raw_http.build_request("GET", url, headers=headers))),
         ("redirect_request(200 response)", per_call(lambda: core.redirect_request(response, request)), None),
-        ("parse(op, response) vs response.json()", per_call(lambda: core.parse(op, response)), per_call(response.json)),
+        ("parse_body(op, response) vs response.json()", per_call(lambda: core.parse_body(op, response)), per_call(response.json)),
         ("  of which Account.model_validate_json vs json.loads", per_call(lambda: models.Account.model_validate_json(content)),
          per_call(lambda: json.loads(content))),
     ]
@@ -269,8 +267,8 @@ def report(results: list[dict[str, Any]], calls: int) -> None:
                          f"{mine - (theirs or 0):+.1f}"])
         extra = sum(float(row[3]) for row in rows if not row[0].startswith(" "))
         print(table(["step", "generated", "raw httpx", "extra"], rows))
-        print(f"\n  the steps' extras add up to {extra:+.1f} µs per call (plus the generated method's own frames and"
-              " ApiResponse);\n  the network round trip (http.send) is the same httpx code on both sides")
+        print(f"\n  the steps' extras add up to {extra:+.1f} µs per call (plus the frames of the generated"
+              " method, call and _send_prepared);\n  the network round trip (http.send) is the same httpx code on both sides")
         calls_generated, calls_raw = [r["function_calls"] for r in results if "function_calls" in r][0]
         print(f"\n  Python function calls per request (cProfile count, not a timing): generated {calls_generated:.0f}, "
               f"raw httpx {calls_raw:.0f} ({calls_generated - calls_raw:+.0f})")

@@ -251,24 +251,55 @@ class ApiResponse(Generic[T]):
     parsed: T
 
 
-@dataclass(slots=True)
+@dataclass(init=False)
 class _Prepared:
+    """One call's request, before credentials. The fields with defaults stay class attributes
+    until a call sets them: most calls set none, and this is built on every call."""
+
+    operation: str
     method: str
     url: str
     params: list[tuple[str, str]]
     headers: dict[str, str]
     cookies: list[tuple[str, str]]
+    user_headers: bool  # headers a caller chose, which credentials must win over
     content: bytes | None = None
     files: Any = None
     data: Any = None
     replayable: bool = True
     stream: StreamBody | None = None
-    operation: str = ""
     timeout: Timeout | None = None
     max_retries: int | None = None
     has_key: bool = False  # an idempotency key makes any method safe to retry
-    user_headers: bool = False  # headers a caller chose, which credentials must win over
     note: str = ""  # why a retryable failure was not retried, for the error message
+
+    def __init__(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        cookies: list[tuple[str, str]],
+        user_headers: bool,
+    ) -> None:
+        self.operation = operation
+        self.method = method
+        self.url = url
+        self.params = params
+        self.headers = headers
+        self.cookies = cookies
+        self.user_headers = user_headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """How one client sends one operation, chosen on its first call (credentials never change)."""
+
+    op: OperationSpec[Any]  # kept so that its id, the key, cannot be reused by another
+    alternative: tuple[str, ...]
+    uses_token: bool
+    fixed_credentials: bool  # whether the alternative has credentials other than the token
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -313,8 +344,7 @@ class ClientCore:
         self._session = session
         self._headers = dict(headers or {})
         self._accept_chosen = _names_accept(self._headers)  # else each call sends its own Accept
-        self._chosen: dict[int, tuple[OperationSpec[Any], tuple[str, ...]]] = {}
-        self._token_alternatives: dict[tuple[str, ...], bool] = {}
+        self._routes: dict[int, _Route] = {}
         self.max_retries = _check_retries(max_retries)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise TypeError("retry_policy must be a RetryPolicy")
@@ -370,19 +400,23 @@ class ClientCore:
             return self._session is not None
         return scheme_name in self._credentials
 
+    def route(self, op: OperationSpec[Any]) -> _Route:
+        # The entry keeps the operation alive, so its id is never another's while it is there.
+        route = self._routes.get(id(op))
+        if route is None:
+            alternative = self._choose(op)
+            kinds = [self._schemes[name].kind for name in alternative]
+            route = _Route(op, alternative, "token" in kinds, any(k != "token" for k in kinds))
+            self._routes[id(op)] = route
+        return route
+
     def choose_alternative(self, op: OperationSpec[Any]) -> tuple[str, ...]:
         """The first alternative, in spec order, whose schemes are all available.
 
         The anonymous alternative ``{}`` is the fallback wherever it stands: optional
         security means "send credentials when you have them".
         """
-        # A client's credentials never change, so each operation's choice is made once. The
-        # entry keeps the operation alive, so its id cannot be reused by another.
-        entry = self._chosen.get(id(op))
-        if entry is None or entry[0] is not op:
-            entry = (op, self._choose(op))
-            self._chosen[id(op)] = entry
-        return entry[1]
+        return self.route(op).alternative
 
     def _choose(self, op: OperationSpec[Any]) -> tuple[str, ...]:
         if op.is_public:
@@ -395,14 +429,6 @@ class ClientCore:
         raise MissingCredentialsError(
             op.operation_id, op.security, method=op.method.upper(), url=self._base_path + op.path
         )
-
-    def uses_token(self, alternative: tuple[str, ...]) -> bool:
-        known = self._token_alternatives.get(alternative)
-        if known is None:
-            known = self._token_alternatives[alternative] = any(
-                self._schemes[name].kind == "token" for name in alternative
-            )
-        return known
 
     def apply_fixed_credentials(self, prepared: _Prepared, alternative: tuple[str, ...]) -> None:
         for name in alternative:
@@ -435,6 +461,20 @@ class ClientCore:
 
     # ------------------------------------------------------------ requests
 
+    def prepare_call(
+        self,
+        op: OperationSpec[Any],
+        args: Sequence[Any],
+        body: Any,
+        options: RequestOptions | None,
+    ) -> tuple[_Prepared, bool]:
+        """One call's request with its fixed credentials, and whether it carries the token."""
+        route = self._routes.get(id(op)) or self.route(op)
+        prepared = self.prepare(op, args, body, options)
+        if route.fixed_credentials or prepared.user_headers:
+            self.apply_fixed_credentials(prepared, route.alternative)
+        return prepared, route.uses_token
+
     def prepare(
         self,
         op: OperationSpec[Any],
@@ -444,7 +484,7 @@ class ClientCore:
     ) -> _Prepared:
         path = op.path
         params: list[tuple[str, str]] = []
-        headers = dict(self._headers)
+        headers = self._headers.copy()
         cookies: list[tuple[str, str]] = []
         for spec, value in zip(op.params, args):
             if value is None:
@@ -472,9 +512,15 @@ class ClientCore:
             path = keep_dot_segments(path)
         if op.accept and not self._accept_chosen:
             headers["Accept"] = op.accept
-        prepared = _Prepared(op.http_method, self._base_path + path, params, headers, cookies)
-        prepared.operation = op.operation_id
-        prepared.user_headers = bool(self._headers)
+        prepared = _Prepared(
+            op.operation_id,
+            op.http_method,
+            self._base_path + path,
+            params,
+            headers,
+            cookies,
+            bool(self._headers),
+        )
         if body is not None and op.body_media_type is not None:
             encoded = encode_body(
                 body, op.body_kind or "json", op.body_media_type, is_async=self.is_async
@@ -512,9 +558,8 @@ class ClientCore:
         self, op: OperationSpec[Any], url: httpx.URL, options: RequestOptions | None = None
     ) -> _Prepared:
         """A GET of a next-page link, with the call's extra headers and timeout."""
-        prepared = _Prepared("GET", str(url), [], dict(self._headers), [])
-        prepared.operation = op.operation_id
-        prepared.user_headers = bool(self._headers)
+        headers = self._headers.copy()
+        prepared = _Prepared(op.operation_id, "GET", str(url), [], headers, [], bool(headers))
         if op.accept:
             prepared.headers.setdefault("Accept", op.accept)
         if options is not None:
@@ -546,6 +591,16 @@ class ClientCore:
             files=prepared.files,
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
+
+    def credentials_for_link(
+        self, op: OperationSpec[Any], url: httpx.URL
+    ) -> tuple[tuple[str, ...], bool]:
+        """The security alternative for a next-page link, and whether it uses the token:
+        the operation's own at the client's origin, none anywhere else."""
+        if not self.same_origin(url):
+            return (), False
+        route = self.route(op)
+        return route.alternative, route.uses_token
 
     def same_origin(self, url: httpx.URL) -> bool:
         return _origin(url) == _origin(self.base_url)
@@ -608,21 +663,29 @@ class ClientCore:
     def parse(
         self, op: OperationSpec[T], response: httpx.Response, prepared: _Prepared | None = None
     ) -> ApiResponse[T]:
+        parsed = self.parse_body(op, response, prepared)
+        return ApiResponse(response.status_code, response.headers, response.content, parsed)
+
+    def parse_body(
+        self, op: OperationSpec[T], response: httpx.Response, prepared: _Prepared | None = None
+    ) -> T:
+        """The parsed body of a 2xx response; any other status raises its ``ApiError``."""
         status = response.status_code
+        if not 200 <= status < 300:
+            raise self.status_error(op, response, prepared)
+        known = op.responses_by_code
+        spec = known[status] if status in known else _response_spec(op, status)
+        if spec is None:
+            return None  # type: ignore[return-value]
         content = response.content
-        spec = _response_spec(op, status)
-        if 200 <= status < 300:
-            parsed: Any = None
-            if spec is not None:
-                if spec.kind != "json":
-                    parsed = _decode(spec, content)
-                elif content:
-                    try:
-                        parsed = spec.decode_json(content)
-                    except ValueError as exc:  # pydantic's ValidationError is one too
-                        parsed = self._mismatch(op, spec, response, prepared, exc)
-            return ApiResponse(status, response.headers, content, parsed)
-        raise self.status_error(op, response, prepared)
+        if spec.kind != "json":
+            return _decode(spec, content)  # type: ignore[no-any-return]
+        if not content:
+            return None  # type: ignore[return-value]
+        try:
+            return spec.decode_json(content)  # type: ignore[no-any-return]
+        except ValueError as exc:  # pydantic's ValidationError is one too
+            return self._mismatch(op, spec, response, prepared, exc)  # type: ignore[no-any-return]
 
     def _mismatch(
         self,
@@ -874,6 +937,17 @@ class SyncClientCore(ClientCore):
         if self._owns_http:
             self.http.close()
 
+    def call(
+        self,
+        op: OperationSpec[T],
+        args: Sequence[Any] = (),
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> T:
+        """The parsed body of one call of ``op`` (what the generated methods return)."""
+        prepared, uses_token = self.prepare_call(op, args, body, options)
+        return self.parse_body(op, self._send_prepared(prepared, uses_token), prepared)
+
     def request(
         self,
         op: OperationSpec[T],
@@ -881,10 +955,9 @@ class SyncClientCore(ClientCore):
         body: Any = None,
         options: RequestOptions | None = None,
     ) -> ApiResponse[T]:
-        alternative = self.choose_alternative(op)
-        prepared = self.prepare(op, args, body, options)
-        self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, self._send_prepared(prepared, alternative), prepared)
+        """One call of ``op``: status, headers and parsed body."""
+        prepared, uses_token = self.prepare_call(op, args, body, options)
+        return self.parse(op, self._send_prepared(prepared, uses_token), prepared)
 
     def stream(
         self,
@@ -894,12 +967,10 @@ class SyncClientCore(ClientCore):
         options: RequestOptions | None = None,
     ) -> StreamedResponse:
         """A response to read in chunks; the request is sent when its ``with`` block starts."""
-        alternative = self.choose_alternative(op)
-        prepared = self.prepare(op, args, body, options)
-        self.apply_fixed_credentials(prepared, alternative)
+        prepared, uses_token = self.prepare_call(op, args, body, options)
 
         def open_response() -> httpx.Response:
-            response = self._send_prepared(prepared, alternative, stream=True)
+            response = self._send_prepared(prepared, uses_token, stream=True)
             if not 200 <= response.status_code < 300:
                 try:
                     response.read()
@@ -911,14 +982,14 @@ class SyncClientCore(ClientCore):
         return StreamedResponse(open_response, lambda exc: self.connection_error(prepared, exc, 1))
 
     def _send_prepared(
-        self, prepared: _Prepared, alternative: tuple[str, ...], *, stream: bool = False
+        self, prepared: _Prepared, uses_token: bool, *, stream: bool = False
     ) -> httpx.Response:
         """Send with the operation's credentials, retrying what may be retried.
 
         A 401 to a request that carried the session's current token refreshes it once per
         call (never once per attempt) and replays the request when its body can be sent again.
         """
-        session = self._session if self.uses_token(alternative) else None
+        session = self._session if uses_token else None
         refreshed = False
         debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
@@ -1019,10 +1090,10 @@ class SyncClientCore(ClientCore):
     ) -> ApiResponse[Any]:
         """GET a next-page link; credentials go only to the client's own origin."""
         url = self.base_url.join(link)
-        alternative = self.choose_alternative(op) if self.same_origin(url) else ()
+        alternative, uses_token = self.credentials_for_link(op, url)
         prepared = self.prepare_link(op, url, options)
         self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, self._send_prepared(prepared, alternative), prepared)
+        return self.parse(op, self._send_prepared(prepared, uses_token), prepared)
 
     def paginate(
         self,
@@ -1065,6 +1136,17 @@ class AsyncClientCore(ClientCore):
         if self._owns_http:
             await self.http.aclose()
 
+    async def call(
+        self,
+        op: OperationSpec[T],
+        args: Sequence[Any] = (),
+        body: Any = None,
+        options: RequestOptions | None = None,
+    ) -> T:
+        """The parsed body of one call of ``op`` (what the generated methods return)."""
+        prepared, uses_token = self.prepare_call(op, args, body, options)
+        return self.parse_body(op, await self._send_prepared(prepared, uses_token), prepared)
+
     async def request(
         self,
         op: OperationSpec[T],
@@ -1072,10 +1154,9 @@ class AsyncClientCore(ClientCore):
         body: Any = None,
         options: RequestOptions | None = None,
     ) -> ApiResponse[T]:
-        alternative = self.choose_alternative(op)
-        prepared = self.prepare(op, args, body, options)
-        self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, await self._send_prepared(prepared, alternative), prepared)
+        """One call of ``op``: status, headers and parsed body."""
+        prepared, uses_token = self.prepare_call(op, args, body, options)
+        return self.parse(op, await self._send_prepared(prepared, uses_token), prepared)
 
     def stream(
         self,
@@ -1085,12 +1166,10 @@ class AsyncClientCore(ClientCore):
         options: RequestOptions | None = None,
     ) -> AsyncStreamedResponse:
         """A response to read in chunks; the request is sent when its ``async with`` block starts."""
-        alternative = self.choose_alternative(op)
-        prepared = self.prepare(op, args, body, options)
-        self.apply_fixed_credentials(prepared, alternative)
+        prepared, uses_token = self.prepare_call(op, args, body, options)
 
         async def open_response() -> httpx.Response:
-            response = await self._send_prepared(prepared, alternative, stream=True)
+            response = await self._send_prepared(prepared, uses_token, stream=True)
             if not 200 <= response.status_code < 300:
                 try:
                     await response.aread()
@@ -1104,14 +1183,14 @@ class AsyncClientCore(ClientCore):
         )
 
     async def _send_prepared(
-        self, prepared: _Prepared, alternative: tuple[str, ...], *, stream: bool = False
+        self, prepared: _Prepared, uses_token: bool, *, stream: bool = False
     ) -> httpx.Response:
         """Send with the operation's credentials, retrying what may be retried.
 
         A 401 to a request that carried the session's current token refreshes it once per
         call (never once per attempt) and replays the request when its body can be sent again.
         """
-        session = self._session if self.uses_token(alternative) else None
+        session = self._session if uses_token else None
         refreshed = False
         debug = logger.isEnabledFor(logging.DEBUG)
         attempt = 0
@@ -1213,10 +1292,10 @@ class AsyncClientCore(ClientCore):
         self, op: OperationSpec[Any], link: str, options: RequestOptions | None = None
     ) -> ApiResponse[Any]:
         url = self.base_url.join(link)
-        alternative = self.choose_alternative(op) if self.same_origin(url) else ()
+        alternative, uses_token = self.credentials_for_link(op, url)
         prepared = self.prepare_link(op, url, options)
         self.apply_fixed_credentials(prepared, alternative)
-        return self.parse(op, await self._send_prepared(prepared, alternative), prepared)
+        return self.parse(op, await self._send_prepared(prepared, uses_token), prepared)
 
     async def paginate(
         self,

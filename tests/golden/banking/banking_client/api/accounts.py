@@ -101,15 +101,17 @@ class AuthenticatedAccountsApi(AccountsApi):
         Args:
             account_id: The account's resource ID.
         """
-        return self._client.request(
-            GET_ACCOUNT, (account_id,), None, request_options(options)
-        ).parsed
+        return self._client.call(
+            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
+        )
 
     def get_account_raw(
         self, account_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
-        return self._client.request(GET_ACCOUNT, (account_id,), None, request_options(options))
+        return self._client.request(
+            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
+        )
 
     def list_accounts(
         self,
@@ -130,9 +132,12 @@ class AuthenticatedAccountsApi(AccountsApi):
             limit: Maximum number of items on the page.
             product_types: Only accounts of these product types (pipe-delimited).
         """
-        return self._client.request(
-            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
-        ).parsed
+        return self._client.call(
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(options) if options else None,
+        )
 
     def list_accounts_raw(
         self,
@@ -144,7 +149,10 @@ class AuthenticatedAccountsApi(AccountsApi):
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
         return self._client.request(
-            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(options) if options else None,
         )
 
     def iter_list_accounts(
@@ -157,7 +165,10 @@ class AuthenticatedAccountsApi(AccountsApi):
     ) -> Iterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
         yield from self._client.paginate(
-            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(options) if options else None,
         )
 
     def update_account(
@@ -176,9 +187,12 @@ class AuthenticatedAccountsApi(AccountsApi):
             account_id: The account's resource ID.
             if_match: The ETag of the account as last fetched.
         """
-        return self._client.request(
-            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
-        ).parsed
+        return self._client.call(
+            UPDATE_ACCOUNT,
+            (account_id, if_match),
+            body,
+            request_options(options) if options else None,
+        )
 
     def update_account_raw(
         self,
@@ -190,7 +204,10 @@ class AuthenticatedAccountsApi(AccountsApi):
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
         return self._client.request(
-            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
+            UPDATE_ACCOUNT,
+            (account_id, if_match),
+            body,
+            request_options(options) if options else None,
         )
 
 
@@ -212,16 +229,16 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         Args:
             account_id: The account's resource ID.
         """
-        return (
-            await self._client.request(GET_ACCOUNT, (account_id,), None, request_options(options))
-        ).parsed
+        return await self._client.call(
+            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
+        )
 
     async def get_account_raw(
         self, account_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
         return await self._client.request(
-            GET_ACCOUNT, (account_id,), None, request_options(options)
+            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
         )
 
     async def list_accounts(
@@ -243,11 +260,12 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
             limit: Maximum number of items on the page.
             product_types: Only accounts of these product types (pipe-delimited).
         """
-        return (
-            await self._client.request(
-                LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
-            )
-        ).parsed
+        return await self._client.call(
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(options) if options else None,
+        )
 
     async def list_accounts_raw(
         self,
@@ -259,7 +277,10 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
         return await self._client.request(
-            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(options) if options else None,
         )
 
     async def iter_list_accounts(
@@ -272,7 +293,10 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     ) -> AsyncIterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
         async for page_item in self._client.paginate(
-            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
+            LIST_ACCOUNTS,
+            (start, limit, product_types),
+            None,
+            request_options(options) if options else None,
         ):
             yield page_item
 
@@ -292,11 +316,12 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
             account_id: The account's resource ID.
             if_match: The ETag of the account as last fetched.
         """
-        return (
-            await self._client.request(
-                UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
-            )
-        ).parsed
+        return await self._client.call(
+            UPDATE_ACCOUNT,
+            (account_id, if_match),
+            body,
+            request_options(options) if options else None,
+        )
 
     async def update_account_raw(
         self,
@@ -308,5 +333,8 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
         return await self._client.request(
-            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
+            UPDATE_ACCOUNT,
+            (account_id, if_match),
+            body,
+            request_options(options) if options else None,
         )

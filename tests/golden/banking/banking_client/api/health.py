@@ -43,11 +43,15 @@ class HealthApi:
 
         Security: public (no credentials).
         """
-        return self._client.request(GET_HEALTH, (), None, request_options(options)).parsed
+        return self._client.call(
+            GET_HEALTH, (), None, request_options(options) if options else None
+        )
 
     def get_health_raw(self, **options: Unpack[CallOptions]) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return self._client.request(GET_HEALTH, (), None, request_options(options))
+        return self._client.request(
+            GET_HEALTH, (), None, request_options(options) if options else None
+        )
 
 
 class AuthenticatedHealthApi(HealthApi):
@@ -67,11 +71,15 @@ class AsyncHealthApi:
 
         Security: public (no credentials).
         """
-        return (await self._client.request(GET_HEALTH, (), None, request_options(options))).parsed
+        return await self._client.call(
+            GET_HEALTH, (), None, request_options(options) if options else None
+        )
 
     async def get_health_raw(self, **options: Unpack[CallOptions]) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return await self._client.request(GET_HEALTH, (), None, request_options(options))
+        return await self._client.request(
+            GET_HEALTH, (), None, request_options(options) if options else None
+        )
 
 
 class AsyncAuthenticatedHealthApi(AsyncHealthApi):

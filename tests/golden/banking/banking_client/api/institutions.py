@@ -52,16 +52,22 @@ class InstitutionsApi:
 
         Security: apiKey.
         """
-        return self._client.request(
-            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
-        ).parsed
+        return self._client.call(
+            LOOK_UP_INSTITUTION,
+            (routing_number,),
+            None,
+            request_options(options) if options else None,
+        )
 
     def look_up_institution_raw(
         self, routing_number: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
         return self._client.request(
-            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
+            LOOK_UP_INSTITUTION,
+            (routing_number,),
+            None,
+            request_options(options) if options else None,
         )
 
 
@@ -86,18 +92,22 @@ class AsyncInstitutionsApi:
 
         Security: apiKey.
         """
-        return (
-            await self._client.request(
-                LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
-            )
-        ).parsed
+        return await self._client.call(
+            LOOK_UP_INSTITUTION,
+            (routing_number,),
+            None,
+            request_options(options) if options else None,
+        )
 
     async def look_up_institution_raw(
         self, routing_number: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
         return await self._client.request(
-            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
+            LOOK_UP_INSTITUTION,
+            (routing_number,),
+            None,
+            request_options(options) if options else None,
         )
 
 

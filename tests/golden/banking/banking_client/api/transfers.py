@@ -76,28 +76,34 @@ class AuthenticatedTransfersApi(TransfersApi):
 
         Security: accessToken [banking/write].
         """
-        return self._client.request(CREATE_TRANSFER, (), body, request_options(options)).parsed
+        return self._client.call(
+            CREATE_TRANSFER, (), body, request_options(options) if options else None
+        )
 
     def create_transfer_raw(
         self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(CREATE_TRANSFER, (), body, request_options(options))
+        return self._client.request(
+            CREATE_TRANSFER, (), body, request_options(options) if options else None
+        )
 
     def get_transfer(self, transfer_id: str, **options: Unpack[CallOptions]) -> models.Transfer:
         """Fetch a transfer and its state
 
         Security: accessToken [banking/read].
         """
-        return self._client.request(
-            GET_TRANSFER, (transfer_id,), None, request_options(options)
-        ).parsed
+        return self._client.call(
+            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
+        )
 
     def get_transfer_raw(
         self, transfer_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(GET_TRANSFER, (transfer_id,), None, request_options(options))
+        return self._client.request(
+            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
+        )
 
 
 class AsyncTransfersApi:
@@ -120,15 +126,17 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
 
         Security: accessToken [banking/write].
         """
-        return (
-            await self._client.request(CREATE_TRANSFER, (), body, request_options(options))
-        ).parsed
+        return await self._client.call(
+            CREATE_TRANSFER, (), body, request_options(options) if options else None
+        )
 
     async def create_transfer_raw(
         self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return await self._client.request(CREATE_TRANSFER, (), body, request_options(options))
+        return await self._client.request(
+            CREATE_TRANSFER, (), body, request_options(options) if options else None
+        )
 
     async def get_transfer(
         self, transfer_id: str, **options: Unpack[CallOptions]
@@ -137,14 +145,14 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
 
         Security: accessToken [banking/read].
         """
-        return (
-            await self._client.request(GET_TRANSFER, (transfer_id,), None, request_options(options))
-        ).parsed
+        return await self._client.call(
+            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
+        )
 
     async def get_transfer_raw(
         self, transfer_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
         return await self._client.request(
-            GET_TRANSFER, (transfer_id,), None, request_options(options)
+            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
         )
