@@ -6,6 +6,7 @@ status of its kind (``errors.EXIT_*``), never a traceback. Ctrl-C prints one lin
 
 from __future__ import annotations
 
+import gc
 import json
 import posixpath
 import signal
@@ -477,7 +478,15 @@ def _on_interrupt(signum: int, frame: object) -> None:
     raise Interrupted()
 
 
+# The loaded spec, its IR and the plan are a large graph that lives until the process ends;
+# CPython's default thresholds trace it in a full collection again and again (0.3 s of a cold
+# Stripe run, 0.1 s of them reading the output's manifest). Fewer older-generation collections
+# keep that cost away; young garbage is collected as before.
+GC_THRESHOLDS = (700, 100, 100)
+
+
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
