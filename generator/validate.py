@@ -8,10 +8,10 @@ stable order; past ``SHOWN_PER_KIND`` findings of one kind, the rest are counted
 Semantic checks that would make the generated client wrong are always errors.
 
 The validator is the slowest part of a generation, so ``start_validation`` runs it
-beside the rest of the pipeline: its first phase (the OpenAPI meta-schema) in a process
-forked once the documents are loaded (it shares their parsed trees), its second (the
-keyword checks) in ``PendingValidation.result()``, which the pipeline calls after
-rendering, before anything is written. Its verdict, the findings, is cached by the
+beside the rest of the pipeline: each of its two phases (the OpenAPI meta-schema, then the
+keyword checks) in a process forked once the documents are loaded (they share the parsed
+trees); ``PendingValidation.result()``, which the pipeline calls after rendering, before
+anything is written, collects them. Its verdict, the findings, is cached by the
 digests of the documents it read and the versions of the validator and of this module.
 """
 
@@ -42,6 +42,8 @@ TEMPLATE_VARIABLE = re.compile(r"{([^{}]+)}")
 SHOWN_PER_KIND = 20
 # Whether the validator may run in a forked process (tests switch it off to count calls).
 CONCURRENT = hasattr(os, "fork")
+# The validator's two phases, in the order one run of it goes through them.
+PHASES = ("schema", "keywords")
 VALIDATOR_DISTRIBUTIONS = ("openapi-spec-validator", "openapi-schema-validator", "jsonschema", "jsonschema-path")
 
 
@@ -72,8 +74,13 @@ def start_validation(source: SpecSource, *, strict: bool = False, concurrent: bo
     cached = _read_verdict(source, cache_key)
     if cached is not None:
         return PendingValidation(source, strict, cache_key, findings=cached)
-    child = _ValidatorProcess.start(source) if concurrent and CONCURRENT else None
-    return PendingValidation(source, strict, cache_key, child=child)
+    children: dict[str, _ValidatorProcess] = {}
+    if concurrent and CONCURRENT:
+        for name in PHASES:
+            child = _ValidatorProcess.start(source, name)
+            if child is not None:
+                children[name] = child
+    return PendingValidation(source, strict, cache_key, children=children)
 
 
 class PendingValidation:
@@ -86,13 +93,13 @@ class PendingValidation:
         cache_key: str | None,
         *,
         findings: list[Finding] | None = None,
-        child: _ValidatorProcess | None = None,
+        children: dict[str, _ValidatorProcess] | None = None,
     ) -> None:
         self.source = source
         self.strict = strict
         self.cache_key = cache_key
         self._findings = findings
-        self._child = child
+        self._children = dict(children or {})  # by phase
         self._result: ValidationResult | None = None
 
     def result(self) -> ValidationResult:
@@ -111,21 +118,22 @@ class PendingValidation:
 
     def cancel(self) -> None:
         """Stop the validator (an interrupted or failed run does not wait for it)."""
-        if self._child is not None:
-            self._child.kill()
-            self._child = None
+        for child in self._children.values():
+            child.kill()
+        self._children.clear()
 
     def _validator_findings(self) -> list[Finding]:
         if self._findings is None:
-            if self._child is None:
+            if not self._children:
                 findings, read = run_validator(self.source)
             else:
-                # The keyword phase here, while the schema phase ends in the child: both cores work.
                 run = _ValidatorRun(self.source)
-                keywords = run.phase("keywords")
-                schema = self._child.join() or run.phase("schema")  # the child died: here, then
-                self._child = None
-                findings, read = _combined(run.description_findings, schema, keywords), run.read_digests()
+                phases = {}
+                for name in PHASES:  # a phase whose child died (or never started) runs here
+                    child = self._children.pop(name, None)
+                    phases[name] = (child.join() if child is not None else None) or run.phase(name)
+                findings = _combined(run.description_findings, phases["schema"], phases["keywords"])
+                read = _digests(self.source, run.read.union(*(p.read for p in phases.values())))
             self._findings = findings
             _write_verdict(self.source, self.cache_key, findings, read)
         return self._findings
@@ -146,14 +154,14 @@ def join_first(pending: Iterable[PendingValidation]) -> None:
 
 
 class _ValidatorProcess:
-    """The validator's schema phase in a forked child; its ``Phase`` comes back pickled through a pipe."""
+    """One phase of the validator in a forked child; its ``Phase`` comes back pickled through a pipe."""
 
     def __init__(self, pid: int, reader: int) -> None:
         self.pid = pid
         self.reader = reader
 
     @classmethod
-    def start(cls, source: SpecSource) -> _ValidatorProcess | None:
+    def start(cls, source: SpecSource, phase: str) -> _ValidatorProcess | None:
         try:
             reader, writer = os.pipe()
             pid = os.fork()
@@ -165,7 +173,7 @@ class _ValidatorProcess:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report
                 os.close(reader)
                 _exit_with_parent()
-                payload = pickle.dumps(_ValidatorRun(source).phase("schema"), protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pickle.dumps(_ValidatorRun(source).phase(phase), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(writer, "wb") as pipe:
                     pipe.write(payload)
                 status = 0
@@ -211,6 +219,7 @@ class Phase:
 
     located: list[Finding]
     failure: Finding | None
+    read: frozenset[Path] = frozenset()  # the documents the validator had read by its end
 
 
 def run_validator(source: SpecSource) -> tuple[list[Finding], dict[Path, str]]:
@@ -218,7 +227,7 @@ def run_validator(source: SpecSource) -> tuple[list[Finding], dict[Path, str]]:
     run = _ValidatorRun(source)
     schema = run.phase("schema")
     keywords = run.phase("keywords") if schema.failure is None else Phase([], None)
-    return _combined(run.description_findings, schema, keywords), run.read_digests()
+    return _combined(run.description_findings, schema, keywords), _digests(source, run.read)
 
 
 def _combined(description: list[Finding], schema: Phase, keywords: Phase) -> list[Finding]:
@@ -252,6 +261,11 @@ def _combined(description: list[Finding], schema: Phase, keywords: Phase) -> lis
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _digests(source: SpecSource, read: Iterable[Path]) -> dict[Path, str]:
+    """The digest of each document the validator read, by path."""
+    return {path: _digest(source.documents[path].text) for path in sorted(read) if path in source.documents}
 
 
 def _cache_key(source: SpecSource) -> str | None:
@@ -448,14 +462,12 @@ class _ValidatorRun:
                 located.extend(self._located(error))
         except RecursionError:
             message = "openapi-spec-validator could not check this document (nesting too deep)"
-            return Phase(located, Finding(message, root, "", True, _VALIDATOR_GAVE_UP))
+            return Phase(located, Finding(message, root, "", True, _VALIDATOR_GAVE_UP), frozenset(self.read))
         except Exception as exc:  # the validator is third-party code fed untrusted input
             message = f"openapi-spec-validator failed on this document ({type(exc).__name__}); accessgen's own checks still apply"
-            return Phase(located, Finding(message, root, "", True, _VALIDATOR_GAVE_UP))
-        return Phase(located, None)
+            return Phase(located, Finding(message, root, "", True, _VALIDATOR_GAVE_UP), frozenset(self.read))
+        return Phase(located, None, frozenset(self.read))
 
-    def read_digests(self) -> dict[Path, str]:
-        return {path: _digest(self.source.documents[path].text) for path in sorted(self.read) if path in self.source.documents}
 
     def _spec_validator(self) -> Any:
         """openapi-spec-validator's validator for the root document, its keyword checks recording."""

@@ -296,6 +296,29 @@ def _kept_directories(
     return tuple(d for d in tree.directories if d in needed)
 
 
+def _link_unchanged(current: Path, target: Path, data: bytes, mode: int) -> bool:
+    """Put the file now at ``current`` at ``target`` by a hard link if it is exactly what would
+    be written there (``data``, with ``mode``, a regular file of one link). A regeneration then
+    keeps the inode and modification time of every file it does not change, and creates only
+    the files it does (creating a file is its costliest step)."""
+    try:
+        status = os.lstat(current)
+        if not (
+            stat.S_ISREG(status.st_mode)
+            and status.st_nlink == 1
+            and stat.S_IMODE(status.st_mode) == mode
+            and status.st_size == len(data)
+        ):
+            return False
+        with open(current, "rb") as handle:
+            if handle.read(len(data) + 1) != data:
+                return False
+        os.link(current, target, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
 def _carry(source: Path, target: Path) -> None:
     """Put the entry ``source`` at ``target`` as it is: a hard link, else a faithful copy."""
     try:
@@ -548,10 +571,13 @@ def _fill(
 ) -> None:
     for folder in tree.directories:
         (staging / folder).mkdir(parents=True, exist_ok=True)
+    mode = 0o666 & ~_umask()  # what a file written now gets
     for path, text in files.items():
         target = staging / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="\n")
+        data = text.encode("utf-8")
+        if not _link_unchanged(out / path, target, data, mode):
+            target.write_bytes(data)
     (staging / MANIFEST).write_text(
         manifest_text(manifest_files, generator, provenance), encoding="utf-8"
     )

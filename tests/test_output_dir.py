@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.write import _staging_prefix, write_output
+from generator.write import _staging_prefix, _umask, write_output
 from tests.test_bad_input import MINIMAL, tree_digest
 
 BOUND = 120  # seconds: a bound on waits that end as soon as their condition holds
@@ -149,6 +149,30 @@ def test_an_existing_output_keeps_its_mode(project: Path) -> None:
     )
     assert stat.S_IMODE((project / "out").stat().st_mode) == 0o750
     assert stat.S_IMODE((project / "out" / "things").stat().st_mode) == 0o700
+
+
+def test_a_regeneration_keeps_the_files_it_does_not_change(tmp_path: Path) -> None:
+    """Unchanged files keep their inode and modification time (build tools see them unchanged);
+    a changed file, and one that is not exactly what accessgen would write now (edited by hand,
+    another mode, linked elsewhere), is written anew."""
+    out = tmp_path / "out"
+    names = ["same.py", "changed.py", "edited.py", "chmodded.py", "linked.py"]
+    files = {f"pkg/{name}": f"# {name}\n" for name in names}
+    write_output(out, files, "accessgen test")
+    before = {path: os.stat(out / path) for path in files}
+    (out / "pkg/edited.py").write_text("# edited by hand\n")
+    os.chmod(out / "pkg/chmodded.py", 0o600)
+    os.link(out / "pkg/linked.py", tmp_path / "elsewhere.py")
+    changes = write_output(out, {**files, "pkg/changed.py": "# new text\n"}, "accessgen test")
+    after = {path: os.stat(out / path) for path in files}
+    kept = {path for path in files if after[path].st_ino == before[path].st_ino}
+    assert kept == {"pkg/same.py"}
+    assert after["pkg/same.py"].st_mtime_ns == before["pkg/same.py"].st_mtime_ns
+    assert changes.changed == ("pkg/changed.py", "pkg/edited.py")
+    assert {path: (out / path).read_text() for path in files} == {**files, "pkg/changed.py": "# new text\n"}
+    mode = 0o666 & ~_umask()
+    assert {stat.S_IMODE(status.st_mode) for status in after.values()} == {mode}
+    assert (tmp_path / "elsewhere.py").read_text() == "# linked.py\n" and after["pkg/linked.py"].st_nlink == 1
 
 
 def test_a_symlink_to_the_output_is_followed(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -228,8 +229,8 @@ def test_validation_in_a_forked_process_gives_what_validation_inline_gives(tmp_p
     started: list[int] = []
     real_start = validate._ValidatorProcess.start
 
-    def start(source: validate.SpecSource) -> validate._ValidatorProcess | None:
-        process = real_start(source)
+    def start(source: validate.SpecSource, phase: str) -> validate._ValidatorProcess | None:
+        process = real_start(source, phase)
         assert process is not None
         started.append(process.pid)
         return process
@@ -237,7 +238,7 @@ def test_validation_in_a_forked_process_gives_what_validation_inline_gives(tmp_p
     monkeypatch.setattr(validate._ValidatorProcess, "start", staticmethod(start))
     forked = start_validation(load_spec(SPLIT)).result()
     inline = validate.validate(load_spec(SPLIT))
-    assert len(started) == 1
+    assert len(started) == 2  # one process per phase
     assert forked == inline
     assert len(forked.warnings) == 4
     with pytest.raises(SpecError) as forked_failure:
@@ -245,7 +246,23 @@ def test_validation_in_a_forked_process_gives_what_validation_inline_gives(tmp_p
     with pytest.raises(SpecError) as inline_failure:
         validate.validate(load_spec(invalid_spec(tmp_path)))
     assert str(forked_failure.value) == str(inline_failure.value)
-    assert len(started) == 2
+    assert len(started) == 4
+
+
+def test_a_forked_verdict_records_the_documents_the_keyword_phase_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keyword phase follows ``$ref``s into other documents in its own process: the cached
+    verdict must still name them, or a change there would not validate the spec again."""
+    if not validate.CONCURRENT:
+        pytest.skip("no fork on this platform: validation runs inline")
+    recorded = {}
+    for mode, concurrent in (("forked", True), ("inline", False)):
+        folder = tmp_path / mode
+        monkeypatch.setenv("ACCESSGEN_CACHE_DIR", str(folder))
+        start_validation(load_spec(SPLIT), concurrent=concurrent).result()
+        (verdict,) = (folder / "validation").rglob("*.json")
+        recorded[mode] = json.loads(verdict.read_text(encoding="utf-8"))["read"]
+    assert recorded["forked"] == recorded["inline"]
+    assert list(recorded["forked"]) == ["schemas.yaml"]
 
 
 def test_a_validation_error_wins_over_a_failure_while_building(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,6 +298,7 @@ def test_ctrl_c_while_building_stops_the_validator_without_waiting(tmp_path: Pat
     monkeypatch.setattr(pipeline, "build_api", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pipeline.generate(SPLIT, GenerateOptions(package_name="split"))
-    assert len(killed) == 1
-    with pytest.raises(ChildProcessError):
-        os.waitpid(killed[0], os.WNOHANG)  # reaped: nothing is left running
+    assert len(killed) == 2  # both phases' processes
+    for pid in killed:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped: nothing is left running
