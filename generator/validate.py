@@ -468,7 +468,6 @@ class _ValidatorRun:
             return Phase(located, Finding(message, root, "", True, _VALIDATOR_GAVE_UP), frozenset(self.read))
         return Phase(located, None, frozenset(self.read))
 
-
     def _spec_validator(self) -> Any:
         """openapi-spec-validator's validator for the root document, its keyword checks recording."""
         if self._validator is None:

@@ -251,10 +251,9 @@ class ApiResponse(Generic[T]):
     parsed: T
 
 
-@dataclass(init=False)
+@dataclass(slots=True)
 class _Prepared:
-    """One call's request, before credentials. The fields with defaults stay class attributes
-    until a call sets them: most calls set none, and this is built on every call."""
+    """One call's request, before credentials."""
 
     operation: str
     method: str
@@ -272,24 +271,6 @@ class _Prepared:
     max_retries: int | None = None
     has_key: bool = False  # an idempotency key makes any method safe to retry
     note: str = ""  # why a retryable failure was not retried, for the error message
-
-    def __init__(
-        self,
-        operation: str,
-        method: str,
-        url: str,
-        params: list[tuple[str, str]],
-        headers: dict[str, str],
-        cookies: list[tuple[str, str]],
-        user_headers: bool,
-    ) -> None:
-        self.operation = operation
-        self.method = method
-        self.url = url
-        self.params = params
-        self.headers = headers
-        self.cookies = cookies
-        self.user_headers = user_headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +382,10 @@ class ClientCore:
         return scheme_name in self._credentials
 
     def route(self, op: OperationSpec[Any]) -> _Route:
-        # The entry keeps the operation alive, so its id is never another's while it is there.
+        """How this client sends ``op``, chosen on its first call: credentials never change.
+
+        The entry keeps the operation alive, so its id is never another's while it is there.
+        """
         route = self._routes.get(id(op))
         if route is None:
             alternative = self._choose(op)
@@ -410,15 +394,12 @@ class ClientCore:
             self._routes[id(op)] = route
         return route
 
-    def choose_alternative(self, op: OperationSpec[Any]) -> tuple[str, ...]:
+    def _choose(self, op: OperationSpec[Any]) -> tuple[str, ...]:
         """The first alternative, in spec order, whose schemes are all available.
 
         The anonymous alternative ``{}`` is the fallback wherever it stands: optional
         security means "send credentials when you have them".
         """
-        return self.route(op).alternative
-
-    def _choose(self, op: OperationSpec[Any]) -> tuple[str, ...]:
         if op.is_public:
             return ()
         for alternative in op.security:
@@ -469,7 +450,7 @@ class ClientCore:
         options: RequestOptions | None,
     ) -> tuple[_Prepared, bool]:
         """One call's request with its fixed credentials, and whether it carries the token."""
-        route = self._routes.get(id(op)) or self.route(op)
+        route = self.route(op)
         prepared = self.prepare(op, args, body, options)
         if route.fixed_credentials or prepared.user_headers:
             self.apply_fixed_credentials(prepared, route.alternative)
@@ -673,8 +654,7 @@ class ClientCore:
         status = response.status_code
         if not 200 <= status < 300:
             raise self.status_error(op, response, prepared)
-        known = op.responses_by_code
-        spec = known[status] if status in known else _response_spec(op, status)
+        spec = _response_spec(op, status)
         if spec is None:
             return None  # type: ignore[return-value]
         content = response.content

@@ -883,9 +883,8 @@ class Session:
         token, refresh_at = self._token, self._refresh_at
         if token is None or self._ended is not None:
             return None
-        if self._refresher is None:  # usable until it expires (token.expires_within(0.0))
-            expires_at = token.expires_at
-            return token if expires_at is None or self._clock() < expires_at else None
+        if self._refresher is None:
+            return None if token.expires_within(0.0, now=self._clock()) else token
         return token if refresh_at is None or self._clock() < refresh_at else None
 
     def _usable_locked(self) -> TokenSet | None:

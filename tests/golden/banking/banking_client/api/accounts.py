@@ -101,17 +101,13 @@ class AuthenticatedAccountsApi(AccountsApi):
         Args:
             account_id: The account's resource ID.
         """
-        return self._client.call(
-            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
-        )
+        return self._client.call(GET_ACCOUNT, (account_id,), None, request_options(options))
 
     def get_account_raw(
         self, account_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
-        return self._client.request(
-            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
-        )
+        return self._client.request(GET_ACCOUNT, (account_id,), None, request_options(options))
 
     def list_accounts(
         self,
@@ -133,10 +129,7 @@ class AuthenticatedAccountsApi(AccountsApi):
             product_types: Only accounts of these product types (pipe-delimited).
         """
         return self._client.call(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(options) if options else None,
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     def list_accounts_raw(
@@ -149,10 +142,7 @@ class AuthenticatedAccountsApi(AccountsApi):
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
         return self._client.request(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(options) if options else None,
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     def iter_list_accounts(
@@ -165,10 +155,7 @@ class AuthenticatedAccountsApi(AccountsApi):
     ) -> Iterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
         yield from self._client.paginate(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(options) if options else None,
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     def update_account(
@@ -188,10 +175,7 @@ class AuthenticatedAccountsApi(AccountsApi):
             if_match: The ETag of the account as last fetched.
         """
         return self._client.call(
-            UPDATE_ACCOUNT,
-            (account_id, if_match),
-            body,
-            request_options(options) if options else None,
+            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
         )
 
     def update_account_raw(
@@ -204,10 +188,7 @@ class AuthenticatedAccountsApi(AccountsApi):
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
         return self._client.request(
-            UPDATE_ACCOUNT,
-            (account_id, if_match),
-            body,
-            request_options(options) if options else None,
+            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
         )
 
 
@@ -229,16 +210,14 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
         Args:
             account_id: The account's resource ID.
         """
-        return await self._client.call(
-            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
-        )
+        return await self._client.call(GET_ACCOUNT, (account_id,), None, request_options(options))
 
     async def get_account_raw(
         self, account_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Account]:
         """Like `get_account`, returning the status, headers and parsed body."""
         return await self._client.request(
-            GET_ACCOUNT, (account_id,), None, request_options(options) if options else None
+            GET_ACCOUNT, (account_id,), None, request_options(options)
         )
 
     async def list_accounts(
@@ -261,10 +240,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
             product_types: Only accounts of these product types (pipe-delimited).
         """
         return await self._client.call(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(options) if options else None,
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     async def list_accounts_raw(
@@ -277,10 +253,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     ) -> ApiResponse[models.Accounts]:
         """Like `list_accounts`, returning the status, headers and parsed body."""
         return await self._client.request(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(options) if options else None,
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         )
 
     async def iter_list_accounts(
@@ -293,10 +266,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     ) -> AsyncIterator[models.Account]:
         """Every item of `list_accounts`, following next-page links."""
         async for page_item in self._client.paginate(
-            LIST_ACCOUNTS,
-            (start, limit, product_types),
-            None,
-            request_options(options) if options else None,
+            LIST_ACCOUNTS, (start, limit, product_types), None, request_options(options)
         ):
             yield page_item
 
@@ -317,10 +287,7 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
             if_match: The ETag of the account as last fetched.
         """
         return await self._client.call(
-            UPDATE_ACCOUNT,
-            (account_id, if_match),
-            body,
-            request_options(options) if options else None,
+            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
         )
 
     async def update_account_raw(
@@ -333,8 +300,5 @@ class AsyncAuthenticatedAccountsApi(AsyncAccountsApi):
     ) -> ApiResponse[models.Account]:
         """Like `update_account`, returning the status, headers and parsed body."""
         return await self._client.request(
-            UPDATE_ACCOUNT,
-            (account_id, if_match),
-            body,
-            request_options(options) if options else None,
+            UPDATE_ACCOUNT, (account_id, if_match), body, request_options(options)
         )

@@ -43,15 +43,11 @@ class HealthApi:
 
         Security: public (no credentials).
         """
-        return self._client.call(
-            GET_HEALTH, (), None, request_options(options) if options else None
-        )
+        return self._client.call(GET_HEALTH, (), None, request_options(options))
 
     def get_health_raw(self, **options: Unpack[CallOptions]) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return self._client.request(
-            GET_HEALTH, (), None, request_options(options) if options else None
-        )
+        return self._client.request(GET_HEALTH, (), None, request_options(options))
 
 
 class AuthenticatedHealthApi(HealthApi):
@@ -71,15 +67,11 @@ class AsyncHealthApi:
 
         Security: public (no credentials).
         """
-        return await self._client.call(
-            GET_HEALTH, (), None, request_options(options) if options else None
-        )
+        return await self._client.call(GET_HEALTH, (), None, request_options(options))
 
     async def get_health_raw(self, **options: Unpack[CallOptions]) -> ApiResponse[models.Health]:
         """Like `get_health`, returning the status, headers and parsed body."""
-        return await self._client.request(
-            GET_HEALTH, (), None, request_options(options) if options else None
-        )
+        return await self._client.request(GET_HEALTH, (), None, request_options(options))
 
 
 class AsyncAuthenticatedHealthApi(AsyncHealthApi):

@@ -53,10 +53,7 @@ class InstitutionsApi:
         Security: apiKey.
         """
         return self._client.call(
-            LOOK_UP_INSTITUTION,
-            (routing_number,),
-            None,
-            request_options(options) if options else None,
+            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
         )
 
     def look_up_institution_raw(
@@ -64,10 +61,7 @@ class InstitutionsApi:
     ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
         return self._client.request(
-            LOOK_UP_INSTITUTION,
-            (routing_number,),
-            None,
-            request_options(options) if options else None,
+            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
         )
 
 
@@ -93,10 +87,7 @@ class AsyncInstitutionsApi:
         Security: apiKey.
         """
         return await self._client.call(
-            LOOK_UP_INSTITUTION,
-            (routing_number,),
-            None,
-            request_options(options) if options else None,
+            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
         )
 
     async def look_up_institution_raw(
@@ -104,10 +95,7 @@ class AsyncInstitutionsApi:
     ) -> ApiResponse[models.Institution]:
         """Like `look_up_institution`, returning the status, headers and parsed body."""
         return await self._client.request(
-            LOOK_UP_INSTITUTION,
-            (routing_number,),
-            None,
-            request_options(options) if options else None,
+            LOOK_UP_INSTITUTION, (routing_number,), None, request_options(options)
         )
 
 

@@ -76,34 +76,26 @@ class AuthenticatedTransfersApi(TransfersApi):
 
         Security: accessToken [banking/write].
         """
-        return self._client.call(
-            CREATE_TRANSFER, (), body, request_options(options) if options else None
-        )
+        return self._client.call(CREATE_TRANSFER, (), body, request_options(options))
 
     def create_transfer_raw(
         self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(
-            CREATE_TRANSFER, (), body, request_options(options) if options else None
-        )
+        return self._client.request(CREATE_TRANSFER, (), body, request_options(options))
 
     def get_transfer(self, transfer_id: str, **options: Unpack[CallOptions]) -> models.Transfer:
         """Fetch a transfer and its state
 
         Security: accessToken [banking/read].
         """
-        return self._client.call(
-            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
-        )
+        return self._client.call(GET_TRANSFER, (transfer_id,), None, request_options(options))
 
     def get_transfer_raw(
         self, transfer_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
-        return self._client.request(
-            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
-        )
+        return self._client.request(GET_TRANSFER, (transfer_id,), None, request_options(options))
 
 
 class AsyncTransfersApi:
@@ -126,17 +118,13 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
 
         Security: accessToken [banking/write].
         """
-        return await self._client.call(
-            CREATE_TRANSFER, (), body, request_options(options) if options else None
-        )
+        return await self._client.call(CREATE_TRANSFER, (), body, request_options(options))
 
     async def create_transfer_raw(
         self, *, body: models.NewTransfer | dict[str, Any], **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `create_transfer`, returning the status, headers and parsed body."""
-        return await self._client.request(
-            CREATE_TRANSFER, (), body, request_options(options) if options else None
-        )
+        return await self._client.request(CREATE_TRANSFER, (), body, request_options(options))
 
     async def get_transfer(
         self, transfer_id: str, **options: Unpack[CallOptions]
@@ -145,14 +133,12 @@ class AsyncAuthenticatedTransfersApi(AsyncTransfersApi):
 
         Security: accessToken [banking/read].
         """
-        return await self._client.call(
-            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
-        )
+        return await self._client.call(GET_TRANSFER, (transfer_id,), None, request_options(options))
 
     async def get_transfer_raw(
         self, transfer_id: str, **options: Unpack[CallOptions]
     ) -> ApiResponse[models.Transfer]:
         """Like `get_transfer`, returning the status, headers and parsed body."""
         return await self._client.request(
-            GET_TRANSFER, (transfer_id,), None, request_options(options) if options else None
+            GET_TRANSFER, (transfer_id,), None, request_options(options)
         )
