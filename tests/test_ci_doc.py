@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO, SPECS
+from tests.conftest import REPO
+from tests.support.bank_releases import ADDITIVE, BANKING, BREAKING
 
 DOC = REPO / "docs" / "ci.md"
 _CI_FILE = re.compile(
@@ -24,14 +25,6 @@ _CI_FILE = re.compile(
 )
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
-BANKING = (SPECS / "banking.yaml").read_text(encoding="utf-8")
-ADDITIVE = BANKING.replace("version: 2.3.0", "version: 2.4.0").replace(
-    "        - name: transferId\n",
-    "        - name: expand\n          in: query\n          schema: {type: boolean}\n        - name: transferId\n",
-)
-BREAKING = ADDITIVE.replace("version: 2.4.0", "version: 3.0.0").replace(
-    "operationId: getTransfer", "operationId: fetchTransfer"
-)
 INVALID = "openapi: 3.0.3\ninfo: {title: Bank}\npaths: {}\n"
 GITLAB_REMOTE = "https://oauth2:glpat-test@gitlab.test/team/bank.git"
 

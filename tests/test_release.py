@@ -14,6 +14,7 @@ from generator.diff import build_surface, surface_from_record, surface_record
 from generator.pipeline import load_api
 from generator.release import FIRST_BUMPED_VERSION, bumped, prepend_entry
 from tests.conftest import SPECS
+from tests.support.bank_releases import ADDITIVE, BANKING, BREAKING
 
 
 def run(
@@ -30,17 +31,6 @@ def run(
         status = exc.code if isinstance(exc.code, int) else 1
     captured = capsys.readouterr()
     return status, captured.out, captured.err
-
-
-BANKING = (SPECS / "banking.yaml").read_text(encoding="utf-8")
-# A non-breaking change (a new optional query parameter) and a breaking one (an operation renamed).
-ADDITIVE = BANKING.replace("version: 2.3.0", "version: 2.4.0").replace(
-    "        - name: transferId\n",
-    "        - name: expand\n          in: query\n          schema: {type: boolean}\n        - name: transferId\n",
-)
-BREAKING = ADDITIVE.replace("version: 2.4.0", "version: 3.0.0").replace(
-    "operationId: getTransfer", "operationId: fetchTransfer"
-)
 
 
 def _version(out: Path) -> str:
@@ -89,11 +79,9 @@ def test_the_recorded_surface_reads_back_as_it_was(spec: str) -> None:
         surface_from_record({**record, "operations": [{"key": 1}]})
 
 
-def test_two_generations_give_a_changelog_entry_and_a_bumped_version(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    spec, out = tmp_path / "api.yaml", tmp_path / "client"
-    release = [
+def release_args(spec: Path, out: Path) -> list[str]:
+    """A release generation: the version bumped by what changed, an entry in CHANGELOG.md."""
+    return [
         "generate",
         str(spec),
         "-o",
@@ -104,6 +92,13 @@ def test_two_generations_give_a_changelog_entry_and_a_bumped_version(
         "CHANGELOG.md",
         "-q",
     ]
+
+
+def test_two_generations_give_a_changelog_entry_and_a_bumped_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, out = tmp_path / "api.yaml", tmp_path / "client"
+    release = release_args(spec, out)
     spec.write_text(BANKING)
     assert run(*release, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     assert _version(out) == FIRST_BUMPED_VERSION == "1.0.0"
@@ -264,17 +259,7 @@ def test_an_output_of_an_older_accessgen_bumps_from_its_pyproject_version(
     del manifest["release"]  # as an accessgen without release records wrote it
     manifest_path.write_text(json.dumps(manifest, indent=2))
     spec.write_text(ADDITIVE)
-    args = [
-        "generate",
-        str(spec),
-        "-o",
-        str(out),
-        "--version-from",
-        "bump",
-        "--changelog",
-        "CHANGELOG.md",
-        "-q",
-    ]
+    args = release_args(spec, out)
     assert run(*args, cwd=tmp_path, capsys=capsys, monkeypatch=monkeypatch)[0] == 0
     assert _version(out) == "1.5.0", "the changes are unknown: minor"
     assert (
